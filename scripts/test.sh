@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The test command from the README: every module's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+go test -count=1 ./...
+go -C bench test -count=1 ./...
