@@ -4,6 +4,7 @@ import (
 	"time"
 
 	flightctx "github.com/flightkit/flightkit/flight/ctx"
+	"github.com/flightkit/flightkit/flight/forget"
 )
 
 // Option configures a [Group] built by [New]. Options are not generic, so
@@ -23,6 +24,7 @@ type config struct {
 	linger  time.Duration
 	onPanic func(*PanicError)
 	ctxOpts []flightctx.Option // for the shared context of DoCtx calls
+	forget  forget.Policy      // nil: forget at once
 }
 
 // WithCallTimeout gives the context that [Group.DoCtx] passes to fn a
@@ -59,4 +61,13 @@ func WithLinger(d time.Duration) Option {
 // panic. A panic that some waiter can receive never reaches h.
 func WithPanicHandler(h func(*PanicError)) Option {
 	return optionFunc(func(c *config) { c.onPanic = h })
+}
+
+// WithForget sets how long a finished call's outcome stays shareable (see the
+// forget package). Callers that arrive within the window receive the retained
+// outcome with shared == true and fn is not called. Without it, or with
+// forget.Now(), outcomes are forgotten at once, as with x/sync. A nil policy
+// is the same as forget.Now().
+func WithForget(p forget.Policy) Option {
+	return optionFunc(func(c *config) { c.forget = p })
 }
