@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"time"
 
 	flightctx "github.com/flightkit/flightkit/flight/ctx"
 )
@@ -15,9 +16,10 @@ type call[V any] struct {
 	fn    func() (V, error)
 	fnCtx func(context.Context) (V, error)
 
-	// ctx is fnCtx's context, initialised only when fnCtx is set. The group
+	// ctx is fnCtx's context, initialised only when hasCtx is set. The group
 	// holds its one reference and releases it when the call is abandoned.
-	ctx flightctx.Shared
+	ctx    flightctx.Shared
+	hasCtx bool // set when the call is created, never changed
 
 	// wg is released when the outcome is published. Waiters that never
 	// detach (Do, and DoCtx with a context that cannot end) wait on it.
@@ -35,9 +37,11 @@ type call[V any] struct {
 	done      chan struct{}      // closed with the outcome; made when a waiter that can detach arrives
 	chans     []chan<- Result[V] // DoChan waiters
 	waiters   int                // attached waiters; 0 means abandoned (perhaps lingering)
-	finished  bool               // outcome published
-	abandoned bool               // counted in Stats.Abandoned
+	finished  bool               // outcome published; if still mapped, it is retained
+	abandoned bool               // every waiter detached; counted in Stats.Abandoned
+	cancelled bool               // Group.Cancel released the key
 	lingerGen uint64             // identifies the current linger timer
+	expiry    *time.Timer        // ends the retention window of a retained outcome
 }
 
 // invoke runs the caller's function.

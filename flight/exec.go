@@ -1,5 +1,11 @@
 package flight
 
+import (
+	"context"
+	"errors"
+	"time"
+)
+
 // doCall runs fn for c and publishes the outcome. inline is true when the
 // goroutine running doCall belongs to a waiter (the starter of Do, or of
 // DoCtx with a context that cannot end), false on a goroutine of its own.
@@ -39,19 +45,23 @@ func (g *Group[K, V]) doCall(c *call[V], key K, inline bool) {
 // in doCall's deferred function, so a panic it raises propagates from the
 // goroutine that ran fn.
 func (g *Group[K, V]) finish(c *call[V], key K, inline bool) {
+	keep := g.window(c) // asks the policy before taking the lock
 	g.mu.Lock()
-	if g.m[key] == c {
-		delete(g.m, key)
-	}
 	c.finished = true
 	c.shared = c.waiters > 1
+	if g.m[key] == c {
+		if keep > 0 && c.waiters > 0 && !c.cancelled {
+			c.expiry = time.AfterFunc(keep, func() { g.expire(key, c) })
+		} else {
+			delete(g.m, key)
+		}
+	}
 	waiters, chans, done := c.waiters, c.chans, c.done
 	c.chans = nil
 	g.mu.Unlock()
 
-	ctxCall := c.fnCtx != nil
 	c.fn, c.fnCtx = nil, nil
-	if ctxCall {
+	if c.hasCtx {
 		// Like a request's context after its handler returns: whatever fn
 		// started with it must stop now. This also frees its timer.
 		c.ctx.Cancel(nil)
@@ -94,4 +104,28 @@ func (g *Group[K, V]) finish(c *call[V], key K, inline bool) {
 			ch <- r
 		}
 	}
+}
+
+// window returns how long c's outcome may be retained. It is zero without a
+// policy and for every outcome that must never be shared after the fact:
+// panics, Goexit, and context errors, which belong to one caller.
+func (g *Group[K, V]) window(c *call[V]) time.Duration {
+	p := g.cfg.forget
+	if p == nil || c.panic != nil || c.goexit {
+		return 0
+	}
+	if err := c.err; err != nil && (errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrAbandoned)) {
+		return 0
+	}
+	return p.Retain(c.err)
+}
+
+// expire ends c's retention window.
+func (g *Group[K, V]) expire(key K, c *call[V]) {
+	g.mu.Lock()
+	if g.m[key] == c {
+		delete(g.m, key)
+	}
+	g.mu.Unlock()
 }

@@ -56,6 +56,9 @@ func (g *Group[K, V]) Do(key K, fn func() (V, error)) (v V, err error, shared bo
 	g.mu.Lock()
 	if c := g.join(key); c != nil {
 		g.mu.Unlock()
+		if c.finished {
+			return c.val, c.err, true // retained: finished was set under g.mu
+		}
 		c.wg.Wait()
 		return c.outcome(true)
 	}
@@ -80,7 +83,11 @@ func (g *Group[K, V]) DoChan(key K, fn func() (V, error)) <-chan Result[V] {
 	ch := make(chan Result[V], 1)
 	g.mu.Lock()
 	if c := g.join(key); c != nil {
-		c.chans = append(c.chans, ch)
+		if c.finished {
+			ch <- Result[V]{Val: c.val, Err: c.err, Shared: true}
+		} else {
+			c.chans = append(c.chans, ch)
+		}
 		g.mu.Unlock()
 		return ch
 	}
@@ -129,10 +136,15 @@ func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context)
 	}
 	g.mu.Lock()
 	c := g.join(key)
+	if c != nil && c.finished {
+		g.mu.Unlock()
+		return c.val, c.err, true
+	}
 	starter := c == nil
 	if starter {
 		c = g.start(key)
 		c.fnCtx = fn
+		c.hasCtx = true
 		flightctx.Init(&c.ctx, ctx, g.cfg.ctxOpts...)
 	}
 	if done == nil {
@@ -176,19 +188,79 @@ func (g *Group[K, V]) wait(ctx context.Context, key K, c *call[V], cdone <-chan 
 
 // Forget tells the group to forget key: the next call for it starts a new
 // execution, while callers already waiting on the current one still receive
-// its outcome.
+// its outcome. Forget also evicts an outcome retained by a forget policy.
 func (g *Group[K, V]) Forget(key K) {
 	g.mu.Lock()
-	delete(g.m, key)
+	if c, ok := g.m[key]; ok {
+		g.evict(key, c)
+	}
 	g.mu.Unlock()
 }
 
+// ForgetUnshared forgets key, as [Group.Forget] does, only when no caller
+// other than the one asking waits for its running call: when the call has at
+// most one waiter, or its outcome is merely retained. It reports whether key
+// is now forgotten (true also when the group held nothing for it).
+func (g *Group[K, V]) ForgetUnshared(key K) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, ok := g.m[key]
+	if !ok {
+		return true
+	}
+	if !c.finished && c.waiters > 1 {
+		return false
+	}
+	g.evict(key, c)
+	return true
+}
+
+// Cancel stops key's running call: it cancels the context that [Group.DoCtx]
+// gave fn with cause (context.Canceled when cause is nil, as reported by
+// [context.Cause]) and releases the key at once, so the next caller starts a
+// fresh execution. The waiters already attached keep waiting and receive
+// whatever fn then returns, typically its context's error; that outcome is
+// never retained. Cancel reports whether it cancelled a context: it returns
+// false when nothing runs for key, and for a call started by Do or DoChan,
+// whose fn has no context to cancel (the key is released all the same, as by
+// Forget). A retained outcome for key is evicted.
+func (g *Group[K, V]) Cancel(key K, cause error) bool {
+	g.mu.Lock()
+	c, ok := g.m[key]
+	if !ok {
+		g.mu.Unlock()
+		return false
+	}
+	g.evict(key, c)
+	running := !c.finished && c.hasCtx
+	c.cancelled = true
+	g.mu.Unlock()
+	if running {
+		c.ctx.Cancel(cause)
+	}
+	return running
+}
+
+// evict removes key's entry c from the map, and stops the retention timer
+// of a retained outcome so its memory goes at once. g.mu must be held.
+func (g *Group[K, V]) evict(key K, c *call[V]) {
+	delete(g.m, key)
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+}
+
 // join attaches the caller to key's running call and returns it, or returns
-// nil when there is none to join. g.mu must be held.
+// nil when there is none to join. A finished call it returns is a retained
+// outcome, which the caller takes without waiting. g.mu must be held.
 func (g *Group[K, V]) join(key K) *call[V] {
 	c, ok := g.m[key]
 	if !ok {
 		return nil
+	}
+	if c.finished {
+		g.st.hits.Add(1)
+		return c
 	}
 	// waiters is 0 only for a lingering abandoned call, which a newcomer
 	// revives: the pending linger timer sees the waiter and does nothing.

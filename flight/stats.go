@@ -12,6 +12,9 @@ type Stats struct {
 	// Joins counts the callers that received (or waited for) another
 	// caller's execution instead of starting one.
 	Joins uint64
+	// Hits counts the callers served from an outcome retained by a forget
+	// policy, without waiting.
+	Hits uint64
 	// Abandoned counts executions whose context was cancelled because every
 	// waiter detached.
 	Abandoned uint64
@@ -23,7 +26,8 @@ type Stats struct {
 // the group's lock.
 type counters struct {
 	started, finished atomic.Uint64
-	joins, abandoned  atomic.Uint64
+	joins, hits       atomic.Uint64
+	abandoned         atomic.Uint64
 	panics            atomic.Uint64
 }
 
@@ -44,6 +48,7 @@ func (g *Group[K, V]) Stats() Stats {
 		InFlight:   g.InFlight(),
 		Executions: g.st.started.Load(),
 		Joins:      g.st.joins.Load(),
+		Hits:       g.st.hits.Load(),
 		Abandoned:  g.st.abandoned.Load(),
 		Panics:     g.st.panics.Load(),
 	}
