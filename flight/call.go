@@ -1,7 +1,6 @@
 package flight
 
 import (
-	"context"
 	"runtime"
 	"sync"
 	"time"
@@ -9,47 +8,67 @@ import (
 	flightctx "github.com/flightkit/flightkit/flight/ctx"
 )
 
-// call is one execution of fn for one key.
+// call is one execution of fn for one key. It is kept small, since Do
+// allocates one per execution; what only DoCtx, DoChan and mixed waiters
+// need lives in extra.
+//
+// fn itself is not stored: it is handed to doCall, so nothing keeps its
+// closure alive once it returns.
 type call[V any] struct {
-	// Exactly one of fn and fnCtx is set when the call is created; both are
-	// cleared when it returns, so the call does not keep fn's closure alive.
-	fn    func() (V, error)
-	fnCtx func(context.Context) (V, error)
-
-	// ctx is fnCtx's context, initialised only when hasCtx is set. The group
-	// holds its one reference and releases it when the call is abandoned.
-	ctx    flightctx.Shared
-	hasCtx bool // set when the call is created, never changed
-
 	// wg is released when the outcome is published. Waiters that never
 	// detach (Do, and DoCtx with a context that cannot end) wait on it.
 	wg sync.WaitGroup
 
 	// The outcome. Written by the goroutine running fn before wg.Done and
-	// close(done), and only read after them.
+	// close(x.done), and only read after them.
 	val    V
 	err    error
 	panic  *PanicError // non-nil when fn panicked
 	goexit bool        // fn called runtime.Goexit
 	shared bool        // more than one waiter received the outcome
 
+	hasCtx bool // a DoCtx call: x and x.ctx set at creation, never changed
+
 	// Guarded by the group's mutex.
-	done      chan struct{}      // closed with the outcome; made when a waiter that can detach arrives
-	chans     []chan<- Result[V] // DoChan waiters
-	waiters   int                // attached waiters; 0 means abandoned (perhaps lingering)
-	finished  bool               // outcome published; if still mapped, it is retained
-	abandoned bool               // every waiter detached; counted in Stats.Abandoned
-	cancelled bool               // Group.Cancel released the key
-	lingerGen uint64             // identifies the current linger timer
-	expiry    *time.Timer        // ends the retention window of a retained outcome
+	finished  bool        // outcome published; if still mapped, it is retained
+	abandoned bool        // every waiter detached; counted in Stats.Abandoned
+	cancelled bool        // Group.Cancel released the key
+	waiters   int         // attached waiters; 0 means abandoned (perhaps lingering)
+	expiry    *time.Timer // ends the retention window of a retained outcome
+	x         *extra[V]   // made on demand; set at creation for DoCtx and DoChan
 }
 
-// invoke runs the caller's function.
-func (c *call[V]) invoke() (V, error) {
-	if c.fnCtx != nil {
-		return c.fnCtx(&c.ctx)
+// extra holds what only calls with DoCtx or DoChan waiters need.
+type extra[V any] struct {
+	// ctx is fn's context in a DoCtx call that can be abandoned, set when
+	// the call is created. The group holds its one reference for all the
+	// waiters and releases it when the call is abandoned.
+	ctx flightctx.Shared
+
+	// Guarded by the group's mutex.
+	done      chan struct{}      // closed with the outcome; made for the first waiter that can detach
+	chans     []chan<- Result[V] // DoChan waiters
+	lingerGen uint64             // identifies the current linger timer
+}
+
+// bigCall lets a DoCtx or DoChan call and its extra share one allocation.
+type bigCall[V any] struct {
+	c call[V]
+	x extra[V]
+}
+
+func newBigCall[V any]() *call[V] {
+	b := &bigCall[V]{}
+	b.c.x = &b.x
+	return &b.c
+}
+
+// ext returns c's extra, making it if needed. The group's mutex must be held.
+func (c *call[V]) ext() *extra[V] {
+	if c.x == nil {
+		c.x = new(extra[V])
 	}
-	return c.fn()
+	return c.x
 }
 
 // outcome returns the published outcome to a waiter that blocked for it. A

@@ -6,10 +6,12 @@ import (
 	"time"
 )
 
-// doCall runs fn for c and publishes the outcome. inline is true when the
-// goroutine running doCall belongs to a waiter (the starter of Do, or of
-// DoCtx with a context that cannot end), false on a goroutine of its own.
-func (g *Group[K, V]) doCall(c *call[V], key K, inline bool) {
+// doCall runs fn, or fnCtx with ctx, for c and publishes the outcome. inline
+// is true when the goroutine running doCall belongs to a waiter (the starter
+// of Do, or of DoCtx with a context that cannot end), false on a goroutine of
+// its own.
+func (g *Group[K, V]) doCall(c *call[V], key K, inline bool,
+	fn func() (V, error), fnCtx func(context.Context) (V, error), ctx context.Context) {
 	normalReturn := false
 	recovered := false
 
@@ -33,7 +35,11 @@ func (g *Group[K, V]) doCall(c *call[V], key K, inline bool) {
 				}
 			}
 		}()
-		c.val, c.err = c.invoke()
+		if fnCtx != nil {
+			c.val, c.err = fnCtx(ctx)
+		} else {
+			c.val, c.err = fn()
+		}
 		normalReturn = true
 	}()
 	if !normalReturn {
@@ -56,15 +62,19 @@ func (g *Group[K, V]) finish(c *call[V], key K, inline bool) {
 			delete(g.m, key)
 		}
 	}
-	waiters, chans, done := c.waiters, c.chans, c.done
-	c.chans = nil
+	waiters := c.waiters
+	var chans []chan<- Result[V]
+	var done chan struct{}
+	if x := c.x; x != nil {
+		chans, done = x.chans, x.done
+		x.chans = nil
+	}
 	g.mu.Unlock()
 
-	c.fn, c.fnCtx = nil, nil
 	if c.hasCtx {
 		// Like a request's context after its handler returns: whatever fn
 		// started with it must stop now. This also frees its timer.
-		c.ctx.Cancel(nil)
+		c.x.ctx.Cancel(nil)
 	}
 	g.st.finished.Add(1)
 

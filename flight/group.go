@@ -62,11 +62,10 @@ func (g *Group[K, V]) Do(key K, fn func() (V, error)) (v V, err error, shared bo
 		c.wg.Wait()
 		return c.outcome(true)
 	}
-	c := g.start(key)
-	c.fn = fn
+	c := g.start(key, false)
 	g.mu.Unlock()
 
-	g.doCall(c, key, true)
+	g.doCall(c, key, true, fn, nil, nil)
 	return c.val, c.err, c.shared
 }
 
@@ -86,17 +85,17 @@ func (g *Group[K, V]) DoChan(key K, fn func() (V, error)) <-chan Result[V] {
 		if c.finished {
 			ch <- Result[V]{Val: c.val, Err: c.err, Shared: true}
 		} else {
-			c.chans = append(c.chans, ch)
+			x := c.ext()
+			x.chans = append(x.chans, ch)
 		}
 		g.mu.Unlock()
 		return ch
 	}
-	c := g.start(key)
-	c.fn = fn
-	c.chans = append(c.chans, ch)
+	c := g.start(key, true)
+	c.x.chans = append(c.x.chans, ch)
 	g.mu.Unlock()
 
-	go g.doCall(c, key, false)
+	go g.doCall(c, key, false, fn, nil, nil)
 	return ch
 }
 
@@ -115,7 +114,9 @@ func (g *Group[K, V]) DoChan(key K, fn func() (V, error)) <-chan Result[V] {
 // the group has [WithCallTimeout]. fn runs on a new goroutine, except when
 // ctx can never end (ctx.Done() returns nil, as for [context.Background]):
 // then DoCtx runs fn on the calling goroutine, exactly like Do, including
-// its [runtime.Goexit] behaviour.
+// its [runtime.Goexit] behaviour, and such a call is never abandoned since
+// its starter never leaves. Without [WithCallTimeout] fn then receives ctx
+// itself, which [Group.Cancel] cannot cancel.
 //
 // A panic in fn makes every waiting DoCtx caller panic with a *[PanicError].
 // DoCtx panics if ctx or fn is nil.
@@ -140,30 +141,42 @@ func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context)
 		g.mu.Unlock()
 		return c.val, c.err, true
 	}
-	starter := c == nil
-	if starter {
-		c = g.start(key)
-		c.fnCtx = fn
-		c.hasCtx = true
-		flightctx.Init(&c.ctx, ctx, g.cfg.ctxOpts...)
-	}
 	if done == nil {
-		// This caller can never detach, so it waits like a Do caller.
-		g.mu.Unlock()
-		if starter {
-			g.doCall(c, key, true)
+		// This caller can never detach, so it waits like a Do caller and,
+		// when it starts the call, runs fn like one.
+		if c != nil {
+			g.mu.Unlock()
+			c.wg.Wait()
+			return c.outcome(false)
+		}
+		if len(g.cfg.ctxOpts) == 0 {
+			// Nothing can ever cancel such a call (its starter never
+			// leaves), so fn gets ctx itself: its values, no deadline.
+			c = g.start(key, false)
+			g.mu.Unlock()
+			g.doCall(c, key, true, nil, fn, ctx)
 			return c.val, c.err, c.shared
 		}
-		c.wg.Wait()
-		return c.outcome(false)
 	}
-	if c.done == nil {
-		c.done = make(chan struct{})
+	starter := c == nil
+	if starter {
+		c = g.start(key, true)
+		c.hasCtx = true
+		flightctx.Init(&c.x.ctx, ctx, g.cfg.ctxOpts...)
+		if done == nil {
+			g.mu.Unlock()
+			g.doCall(c, key, true, nil, fn, &c.x.ctx)
+			return c.val, c.err, c.shared
+		}
 	}
-	cdone := c.done
+	x := c.ext()
+	if x.done == nil {
+		x.done = make(chan struct{})
+	}
+	cdone := x.done
 	g.mu.Unlock()
 	if starter {
-		go g.doCall(c, key, false)
+		go g.doCall(c, key, false, nil, fn, &c.x.ctx)
 	}
 	return g.wait(ctx, key, c, cdone)
 }
@@ -223,7 +236,8 @@ func (g *Group[K, V]) ForgetUnshared(key K) bool {
 // never retained. Cancel reports whether it cancelled a context: it returns
 // false when nothing runs for key, and for a call started by Do or DoChan,
 // whose fn has no context to cancel (the key is released all the same, as by
-// Forget). A retained outcome for key is evicted.
+// Forget), and for a DoCtx call started with a context that can never end
+// (see [Group.DoCtx]). A retained outcome for key is evicted.
 func (g *Group[K, V]) Cancel(key K, cause error) bool {
 	g.mu.Lock()
 	c, ok := g.m[key]
@@ -236,7 +250,7 @@ func (g *Group[K, V]) Cancel(key K, cause error) bool {
 	c.cancelled = true
 	g.mu.Unlock()
 	if running {
-		c.ctx.Cancel(cause)
+		c.x.ctx.Cancel(cause)
 	}
 	return running
 }
@@ -269,13 +283,19 @@ func (g *Group[K, V]) join(key K) *call[V] {
 	return c
 }
 
-// start registers a new call for key with the caller as its one waiter.
-// g.mu must be held.
-func (g *Group[K, V]) start(key K) *call[V] {
+// start registers a new call for key with the caller as its one waiter,
+// with its extra when big. g.mu must be held.
+func (g *Group[K, V]) start(key K, big bool) *call[V] {
 	if g.m == nil {
 		g.m = make(map[K]*call[V])
 	}
-	c := &call[V]{waiters: 1}
+	var c *call[V]
+	if big {
+		c = newBigCall[V]()
+	} else {
+		c = new(call[V])
+	}
+	c.waiters = 1
 	c.wg.Add(1)
 	g.m[key] = c
 	g.st.started.Add(1)
@@ -293,11 +313,11 @@ func (g *Group[K, V]) leave(key K, c *call[V]) {
 		g.abandon(key, c)
 		return
 	}
-	c.lingerGen++
-	gen := c.lingerGen
+	c.x.lingerGen++
+	gen := c.x.lingerGen
 	time.AfterFunc(g.cfg.linger, func() {
 		g.mu.Lock()
-		if c.waiters == 0 && !c.finished && c.lingerGen == gen {
+		if c.waiters == 0 && !c.finished && c.x.lingerGen == gen {
 			g.abandon(key, c)
 		}
 		g.mu.Unlock()
@@ -313,5 +333,5 @@ func (g *Group[K, V]) abandon(key K, c *call[V]) {
 	c.abandoned = true
 	g.st.abandoned.Add(1)
 	// Only DoCtx calls can lose every waiter, and those have a context.
-	c.ctx.Release()
+	c.x.ctx.Release()
 }

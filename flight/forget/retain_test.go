@@ -174,7 +174,7 @@ func TestEvictDuringRun(t *testing.T) {
 			started, release := make(chan struct{}), make(chan struct{})
 			res := make(chan int64, 1)
 			go func() {
-				v, _, _ := g.DoCtx(context.Background(), "k", func(context.Context) (int64, error) {
+				v, _, _ := g.DoCtx(t.Context(), "k", func(context.Context) (int64, error) {
 					close(started)
 					<-release
 					return 7, nil
