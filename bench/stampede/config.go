@@ -1,0 +1,145 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// config holds every knob of a simulation (see parseFlags for each one).
+type config struct {
+	Clients  int           // client goroutines
+	Procs    int           // simulated processes sharing the backend
+	Duration time.Duration // run time per scheme
+	TTL      time.Duration // cache lifetime of the hot key
+	Think    time.Duration // mean pause between a client's requests
+	Deadline time.Duration // client request deadline
+	Retries  int           // retries per request after an error
+	Backoff  time.Duration // first retry delay; doubles per retry
+
+	Latency  time.Duration // median backend latency on an idle pool
+	Sigma    float64       // lognormal shape of the latency
+	Slowdown float64       // extra latency factor with a full pool
+	Pool     int           // backend connections
+	Queue    int           // callers that may wait for a connection
+
+	Grace time.Duration // flight-grace retention window
+	Beta  float64       // XFetch eagerness
+
+	Schemes []string
+	Seed    uint64
+	Bucket  time.Duration // time resolution of the load series
+}
+
+// defaultConfig is the configuration of `go run ./stampede` with no flags:
+// about 25 seconds on two cores.
+func defaultConfig() config {
+	return config{
+		Clients:  200,
+		Procs:    1,
+		Duration: 4 * time.Second,
+		TTL:      500 * time.Millisecond,
+		Think:    10 * time.Millisecond,
+		Deadline: 100 * time.Millisecond,
+		Retries:  3,
+		Backoff:  5 * time.Millisecond,
+		Latency:  20 * time.Millisecond,
+		Sigma:    0.5,
+		Slowdown: 3,
+		Pool:     8,
+		Queue:    32,
+		Grace:    50 * time.Millisecond,
+		Beta:     1,
+		Schemes:  schemeNames(),
+		Seed:     1,
+		Bucket:   10 * time.Millisecond,
+	}
+}
+
+// options are the flags that choose outputs rather than the simulation.
+type options struct {
+	json     bool
+	plotDir  string
+	plotName string
+	plotExt  string
+	quiet    bool
+}
+
+// parseFlags parses args into a config and output options.
+func parseFlags(args []string, fs *flag.FlagSet) (config, options, error) {
+	c := defaultConfig()
+	var o options
+	fs.IntVar(&c.Clients, "clients", c.Clients, "client goroutines reading the hot key")
+	fs.IntVar(&c.Procs, "procs", c.Procs, "simulated processes, each with its own cache and group, sharing one backend")
+	fs.DurationVar(&c.Duration, "duration", c.Duration, "run time of each scheme")
+	fs.DurationVar(&c.TTL, "ttl", c.TTL, "cache lifetime of the hot key")
+	fs.DurationVar(&c.Think, "think", c.Think, "mean pause between a client's requests (exponential)")
+	fs.DurationVar(&c.Deadline, "deadline", c.Deadline, "deadline of each client request")
+	fs.IntVar(&c.Retries, "retries", c.Retries, "retries per request after an error, within the deadline")
+	fs.DurationVar(&c.Backoff, "backoff", c.Backoff, "first retry delay (doubles per retry, jittered)")
+	fs.DurationVar(&c.Latency, "latency", c.Latency, "median backend latency with an idle pool")
+	fs.Float64Var(&c.Sigma, "sigma", c.Sigma, "lognormal sigma of the backend latency (0: constant)")
+	fs.Float64Var(&c.Slowdown, "slowdown", c.Slowdown, "backend latency grows by this factor as the pool fills")
+	fs.IntVar(&c.Pool, "pool", c.Pool, "backend connection pool size")
+	fs.IntVar(&c.Queue, "queue", c.Queue, "callers that may wait for a connection; more are rejected")
+	fs.DurationVar(&c.Grace, "grace", c.Grace, "retention window of flight-grace (forget.Split(grace, 0))")
+	fs.Float64Var(&c.Beta, "beta", c.Beta, "XFetch beta: >1 refreshes earlier, <1 later")
+	schemes := fs.String("schemes", strings.Join(c.Schemes, ","), "comma-separated schemes to run: "+strings.Join(schemeNames(), ", "))
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed")
+	fs.DurationVar(&c.Bucket, "bucket", c.Bucket, "time resolution of the backend load series")
+	fs.BoolVar(&o.json, "json", false, "print results as JSON instead of a table")
+	fs.StringVar(&o.plotDir, "plot", "", "write plots to this directory")
+	fs.StringVar(&o.plotName, "plot-name", "stampede", "file name prefix of the plots")
+	fs.StringVar(&o.plotExt, "plot-format", "png", "plot format: png or svg")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress line on stderr")
+	if err := fs.Parse(args); err != nil {
+		return c, o, err
+	}
+	if fs.NArg() > 0 {
+		return c, o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	c.Schemes = splitList(*schemes)
+	if o.plotExt != "png" && o.plotExt != "svg" {
+		return c, o, fmt.Errorf("-plot-format must be png or svg, not %q", o.plotExt)
+	}
+	return c, o, c.validate()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// validate reports the first knob that cannot work.
+func (c config) validate() error {
+	switch {
+	case c.Clients < 1 || c.Procs < 1:
+		return errors.New("-clients and -procs must be at least 1")
+	case c.Procs > c.Clients:
+		return errors.New("-procs must not exceed -clients")
+	case c.Duration <= 0 || c.TTL <= 0 || c.Deadline <= 0 || c.Latency <= 0 || c.Bucket <= 0:
+		return errors.New("-duration, -ttl, -deadline, -latency and -bucket must be positive")
+	case c.Think < 0 || c.Backoff < 0 || c.Grace < 0 || c.Retries < 0:
+		return errors.New("-think, -backoff, -grace and -retries must not be negative")
+	case c.Sigma < 0 || c.Slowdown < 0 || c.Beta < 0:
+		return errors.New("-sigma, -slowdown and -beta must not be negative")
+	case c.Pool < 1 || c.Queue < 0:
+		return errors.New("-pool must be at least 1 and -queue not negative")
+	case len(c.Schemes) == 0:
+		return errors.New("-schemes is empty")
+	}
+	for _, s := range c.Schemes {
+		if !slices.Contains(schemeNames(), s) {
+			return fmt.Errorf("unknown scheme %q (have %s)", s, strings.Join(schemeNames(), ", "))
+		}
+	}
+	return nil
+}

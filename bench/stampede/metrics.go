@@ -1,0 +1,144 @@
+package main
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Result is the outcome of one scheme's run. Durations are in milliseconds.
+type Result struct {
+	Scheme string `json:"scheme"`
+
+	// BackendCalls counts queries that reached the backend, rejected ones
+	// included; Rejected counts those turned away with "overloaded".
+	BackendCalls int64 `json:"backend_calls"`
+	Rejected     int64 `json:"rejected"`
+	// Expiries counts cache entries that a reader found expired, over all
+	// processes. XFetch keeps this near zero by refreshing early.
+	Expiries int64 `json:"expiries"`
+	// Early counts backend calls started while the process's cache was
+	// still fresh: XFetch's early refreshes, or duplicate calls by
+	// stragglers under the other schemes.
+	Early int64 `json:"early"`
+	// PeakConcurrency is the most backend queries admitted at once (queued
+	// for a connection or running); PeakPerProc is the most from any one
+	// process.
+	PeakConcurrency int `json:"peak_concurrency"`
+	PeakPerProc     int `json:"peak_per_proc"`
+
+	Requests    int64   `json:"requests"`
+	Successes   int64   `json:"successes"`
+	SuccessRate float64 `json:"success_rate"`
+	Retries     int64   `json:"retries"`
+	// P50, P99 and Max are client request latencies, failures included
+	// (a failed request lasts until the client gives up).
+	P50        float64 `json:"p50_ms"`
+	P99        float64 `json:"p99_ms"`
+	Max        float64 `json:"max_ms"`
+	Throughput float64 `json:"throughput_per_s"` // successful requests per second
+	MaxAge     float64 `json:"max_age_ms"`       // oldest value served
+
+	// Load is the peak backend concurrency in each bucket of the run, and
+	// Latencies every request's latency, sorted; both feed the plots.
+	Load      []int           `json:"-"`
+	Latencies []time.Duration `json:"-"`
+}
+
+// summarize collects the run's measurements; elapsed is the clients' time.
+func (r *sim) summarize(name string, elapsed time.Duration) Result {
+	res := Result{
+		Scheme:       name,
+		BackendCalls: r.b.calls.Load(),
+		Rejected:     r.b.reject.Load(),
+	}
+	for _, p := range r.procs {
+		res.Expiries += p.cache.expiries.Load()
+		res.Early += p.dup.Load()
+	}
+	var maxAge time.Duration
+	for _, c := range r.clients {
+		res.Successes += c.ok
+		res.Requests += c.ok + c.fail
+		res.Retries += c.retries
+		res.Latencies = append(res.Latencies, c.latencies...)
+		maxAge = max(maxAge, c.maxAge)
+	}
+	slices.Sort(res.Latencies)
+	if res.Requests > 0 {
+		res.SuccessRate = float64(res.Successes) / float64(res.Requests)
+	}
+	res.P50 = ms(quantile(res.Latencies, 0.50))
+	res.P99 = ms(quantile(res.Latencies, 0.99))
+	res.Max = ms(quantile(res.Latencies, 1))
+	res.MaxAge = ms(maxAge)
+	res.Throughput = float64(res.Successes) / elapsed.Seconds()
+
+	spans := r.b.intervals()
+	buckets := int(elapsed/r.cfg.Bucket) + 1
+	res.Load = concurrency(spans, r.cfg.Bucket, buckets)
+	res.PeakConcurrency = peak(spans)
+	for i := range r.procs {
+		mine := slices.DeleteFunc(slices.Clone(spans), func(iv interval) bool { return iv.proc != i })
+		res.PeakPerProc = max(res.PeakPerProc, peak(mine))
+	}
+	return res
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// quantile returns the q-quantile of sorted (nearest rank), or 0 when empty.
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// event is the start (+1) or end (-1) of a backend query.
+type event struct {
+	at   time.Duration
+	step int
+}
+
+// events returns the starts and ends of spans in time order; at equal times
+// an end comes first, so back-to-back queries do not count as overlapping.
+func events(spans []interval) []event {
+	ev := make([]event, 0, 2*len(spans))
+	for _, s := range spans {
+		ev = append(ev, event{s.start, +1}, event{s.end, -1})
+	}
+	slices.SortFunc(ev, func(a, b event) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.step, b.step))
+	})
+	return ev
+}
+
+// peak returns the most spans open at one instant.
+func peak(spans []interval) int {
+	n, top := 0, 0
+	for _, e := range events(spans) {
+		n += e.step
+		top = max(top, n)
+	}
+	return top
+}
+
+// concurrency returns, for each of n buckets of width w, the most spans open
+// at one instant within it.
+func concurrency(spans []interval, w time.Duration, n int) []int {
+	out := make([]int, n)
+	cur := 0
+	ev := events(spans)
+	for b := range out {
+		out[b] = cur // queries still open from earlier buckets
+		end := time.Duration(b+1) * w
+		for len(ev) > 0 && (ev[0].at < end || b == n-1) {
+			cur += ev[0].step
+			out[b] = max(out[b], cur)
+			ev = ev[1:]
+		}
+	}
+	return out
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/flightkit/flightkit/flight"
+	"github.com/flightkit/flightkit/flight/forget"
+	"golang.org/x/sync/singleflight"
+)
+
+// errNoData is what lock-reject tells a reader that missed while another
+// reader holds the refresh lock.
+var errNoData = errors.New("lock-reject: no data, retry")
+
+// getter reads the hot key for one client request under one scheme. It may
+// return an error that the client retries.
+type getter interface {
+	get(ctx context.Context, rng *rand.Rand) (Value, error)
+}
+
+// scheme builds the getter of one process.
+type scheme struct {
+	name  string
+	build func(p *proc, cfg config) getter
+}
+
+var schemes = []scheme{
+	{"none", func(p *proc, _ config) getter { return none{p} }},
+	{"lock-reject", func(p *proc, _ config) getter { return &lockReject{p: p} }},
+	{"xsync", func(p *proc, _ config) getter { return &xsync{p: p} }},
+	{"flight", func(p *proc, _ config) getter {
+		return &flightGet{p: p, g: flight.New[string, Value]()}
+	}},
+	{"flight-grace", func(p *proc, cfg config) getter {
+		g := flight.New[string, Value](flight.WithForget(forget.Split(cfg.Grace, 0)))
+		return &flightGet{p: p, g: g}
+	}},
+	{"flight-xfetch", func(p *proc, cfg config) getter {
+		return &xfetch{flightGet: flightGet{p: p, g: flight.New[string, Value]()}, beta: cfg.Beta}
+	}},
+}
+
+func schemeNames() []string {
+	names := make([]string, len(schemes))
+	for i, s := range schemes {
+		names[i] = s.name
+	}
+	return names
+}
+
+func schemeByName(name string) scheme {
+	for _, s := range schemes {
+		if s.name == name {
+			return s
+		}
+	}
+	panic("stampede: unknown scheme " + name)
+}
+
+// none has no protection: every reader that misses queries the backend.
+type none struct{ p *proc }
+
+func (n none) get(ctx context.Context, _ *rand.Rand) (Value, error) {
+	if e, fresh := n.p.cache.get(time.Now()); fresh {
+		return e.val, nil
+	}
+	return n.p.fetch(ctx)
+}
+
+// lockReject is the usual hand-made fix: the first reader to miss takes a
+// lock and refreshes; the others are told there is no data and retry.
+type lockReject struct {
+	p    *proc
+	held atomic.Bool
+}
+
+func (l *lockReject) get(ctx context.Context, _ *rand.Rand) (Value, error) {
+	if e, fresh := l.p.cache.get(time.Now()); fresh {
+		return e.val, nil
+	}
+	if !l.held.CompareAndSwap(false, true) {
+		return Value{}, errNoData
+	}
+	defer l.held.Store(false)
+	return l.p.fetch(ctx)
+}
+
+// xsync uses golang.org/x/sync/singleflight as it is usually used with
+// deadlines: DoChan, and a select on the caller's context. fn can only see
+// the context of the caller that started it (x/sync has no other), so when
+// that caller gives up, the query fails for every follower too.
+type xsync struct {
+	p *proc
+	g singleflight.Group
+}
+
+func (x *xsync) get(ctx context.Context, _ *rand.Rand) (Value, error) {
+	if e, fresh := x.p.cache.get(time.Now()); fresh {
+		return e.val, nil
+	}
+	ch := x.g.DoChan(hotKey, func() (any, error) { return x.p.fetch(ctx) })
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Value{}, r.Err
+		}
+		return r.Val.(Value), nil
+	case <-ctx.Done():
+		return Value{}, ctx.Err()
+	}
+}
+
+// flightGet uses flight.Group.DoCtx: each reader waits under its own
+// deadline, and the query runs until the last of them leaves.
+type flightGet struct {
+	p *proc
+	g *flight.Group[string, Value]
+}
+
+func (f *flightGet) get(ctx context.Context, _ *rand.Rand) (Value, error) {
+	if e, fresh := f.p.cache.get(time.Now()); fresh {
+		return e.val, nil
+	}
+	v, err, _ := f.g.DoCtx(ctx, hotKey, f.p.fetch)
+	return v, err
+}
+
+func (f *flightGet) inFlight() int { return f.g.InFlight() }
+
+// xfetch adds probabilistic early recomputation (Vattani, Chierichetti and
+// Lowenstein, "Optimal Probabilistic Cache Stampede Prevention", VLDB 2015)
+// to flight: a reader recomputes a fresh entry when
+//
+//	now - delta*beta*ln(u) >= expiry,  u uniform in (0, 1]
+//
+// where delta is how long the last recomputation took. The closer the expiry
+// and the more readers, the likelier one of them refreshes early, so under
+// load the entry is replaced before it expires. Concurrent early refreshes
+// share one call through the group.
+type xfetch struct {
+	flightGet
+	beta float64
+}
+
+func (x *xfetch) get(ctx context.Context, rng *rand.Rand) (Value, error) {
+	now := time.Now()
+	e, fresh := x.p.cache.get(now)
+	if fresh && !x.early(now, e, rng) {
+		return e.val, nil
+	}
+	v, err, _ := x.g.DoCtx(ctx, hotKey, x.p.fetch)
+	if err != nil && fresh && ctx.Err() == nil {
+		return e.val, nil // the refresh failed but the entry has not expired
+	}
+	return v, err
+}
+
+// early reports whether a reader at now should recompute e before it expires.
+func (x *xfetch) early(now time.Time, e *entry, rng *rand.Rand) bool {
+	gap := -float64(e.delta) * x.beta * math.Log(1-rng.Float64())
+	return !now.Add(time.Duration(gap)).Before(e.expiry)
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// progressEvery is how often the progress line is redrawn.
+const progressEvery = 250 * time.Millisecond
+
+// simulate runs every scheme of cfg in turn and returns their results.
+// When progress is not nil it receives a progress line while each runs.
+func simulate(cfg config, progress io.Writer) []Result {
+	results := make([]Result, 0, len(cfg.Schemes))
+	for i, name := range cfg.Schemes {
+		label := fmt.Sprintf("[%d/%d] %-13s", i+1, len(cfg.Schemes), name)
+		results = append(results, runScheme(cfg, schemeByName(name), label, progress))
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "\r%-78s\r", "")
+	}
+	return results
+}
+
+// sim is the state of one scheme's run.
+type sim struct {
+	cfg     config
+	start   time.Time
+	b       *backend
+	procs   []*proc
+	clients []*client
+}
+
+// runScheme runs the workload of cfg against one scheme: it warms every
+// process's cache, lets the clients read for cfg.Duration, waits for the
+// backend to go quiet, and summarises.
+func runScheme(cfg config, s scheme, label string, progress io.Writer) Result {
+	r := newRun(cfg, s)
+	end := r.start.Add(cfg.Duration)
+	var wg sync.WaitGroup
+	for _, c := range r.clients {
+		wg.Go(func() { c.run(end) })
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	r.watch(done, label, progress)
+	elapsed := time.Since(r.start)
+	r.drain()
+	return r.summarize(s.name, elapsed)
+}
+
+// newRun builds the backend, the processes and the clients. Each process's
+// cache starts warm, and the first expiries are spread over the second half
+// of a TTL, as they would be in a fleet whose processes started apart.
+func newRun(cfg config, s scheme) *sim {
+	r := &sim{cfg: cfg, start: time.Now()}
+	r.b = newBackend(cfg, r.start)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	r.procs = make([]*proc, cfg.Procs)
+	for i := range r.procs {
+		first := r.start.Add(time.Duration((0.5 + 0.5*rng.Float64()) * float64(cfg.TTL)))
+		p := newProc(i, r.b, cfg, first)
+		p.get = s.build(p, cfg)
+		r.procs[i] = p
+	}
+	r.clients = make([]*client, cfg.Clients)
+	for i := range r.clients {
+		r.clients[i] = newClient(i, r.procs[i%cfg.Procs], cfg)
+	}
+	return r
+}
+
+// watch redraws the progress line until done is closed.
+func (r *sim) watch(done <-chan struct{}, label string, w io.Writer) {
+	if w == nil {
+		<-done
+		return
+	}
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			fmt.Fprintf(w, "\r%s %4.1fs/%.1fs  backend: %5d calls, %3d in flight ",
+				label, time.Since(r.start).Seconds(), r.cfg.Duration.Seconds(),
+				r.b.calls.Load(), r.b.inside.Load())
+		}
+	}
+}
+
+// drainLimit bounds how long drain waits for abandoned work to stop.
+const drainLimit = 5 * time.Second
+
+// drain waits until no backend query and no flight call is left running.
+// Every client has returned by now, so what remains is work whose callers
+// all left: x/sync calls whose starter's context is cancelled, and flight
+// calls that were abandoned. Both stop promptly, but neither library offers
+// a way to wait for it, so drain polls the backend and the groups.
+func (r *sim) drain() {
+	deadline := time.Now().Add(drainLimit)
+	for !r.quiet() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (r *sim) quiet() bool {
+	if r.b.inside.Load() > 0 {
+		return false
+	}
+	for _, p := range r.procs {
+		if f, ok := p.get.(interface{ inFlight() int }); ok && f.inFlight() > 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// testConfig is a short scenario whose invariants hold however the machine
+// schedules it: the backend latency is constant and far below the client
+// deadline, so no call is ever abandoned and no backend query is cancelled.
+func testConfig(schemes ...string) config {
+	c := defaultConfig()
+	c.Clients = 40
+	c.Duration = 600 * time.Millisecond
+	c.TTL = 150 * time.Millisecond
+	c.Think = 2 * time.Millisecond
+	c.Deadline = 2 * time.Second
+	c.Latency = 20 * time.Millisecond
+	c.Sigma, c.Slowdown = 0, 0
+	c.Grace = 100 * time.Millisecond // below TTL minus the latency
+	c.Retries, c.Backoff = 1, time.Millisecond
+	c.Schemes = schemes
+	return c
+}
+
+func byScheme(results []Result) map[string]Result {
+	m := make(map[string]Result, len(results))
+	for _, r := range results {
+		m[r.Scheme] = r
+	}
+	return m
+}
+
+// TestSchemes runs every scheme on the same workload and checks what each
+// one promises, measured from the run.
+func TestSchemes(t *testing.T) {
+	cfg := testConfig(schemeNames()...)
+	res := byScheme(simulate(cfg, nil))
+	for _, r := range res {
+		checkSane(t, cfg, r)
+	}
+
+	t.Run("none hits the backend harder than flight", func(t *testing.T) {
+		none, fl := res["none"], res["flight"]
+		if none.PeakConcurrency <= fl.PeakConcurrency {
+			t.Errorf("peak backend concurrency: none %d, flight %d; want none higher", none.PeakConcurrency, fl.PeakConcurrency)
+		}
+		if none.BackendCalls <= fl.BackendCalls {
+			t.Errorf("backend calls: none %d, flight %d; want none higher", none.BackendCalls, fl.BackendCalls)
+		}
+	})
+	t.Run("coalescing schemes send one query at a time per process", func(t *testing.T) {
+		for _, s := range []string{"lock-reject", "xsync", "flight", "flight-grace", "flight-xfetch"} {
+			if p := res[s].PeakPerProc; p > 1 {
+				t.Errorf("%s: %d concurrent backend queries from one process, want at most 1", s, p)
+			}
+		}
+	})
+	t.Run("flight makes one call per expiry", func(t *testing.T) {
+		for _, s := range []string{"xsync", "flight", "flight-grace"} {
+			checkOnePerExpiry(t, res[s])
+		}
+	})
+	t.Run("flight-grace absorbs stragglers", func(t *testing.T) {
+		if r := res["flight-grace"]; r.Early != 0 {
+			t.Errorf("flight-grace: %d calls started while the cache was fresh, want 0", r.Early)
+		}
+	})
+	t.Run("lock-reject fails clients under load", func(t *testing.T) {
+		if r := res["lock-reject"]; r.SuccessRate >= 1 || r.Retries == 0 {
+			t.Errorf("lock-reject: success rate %.4f with %d retries; want below 1 with retries", r.SuccessRate, r.Retries)
+		}
+	})
+	t.Run("coalescing with deadlines serves every client", func(t *testing.T) {
+		for _, s := range []string{"xsync", "flight", "flight-grace", "flight-xfetch"} {
+			if r := res[s]; r.SuccessRate != 1 {
+				t.Errorf("%s: success rate %.4f, want 1", s, r.SuccessRate)
+			}
+		}
+	})
+	t.Run("xfetch refreshes before expiry", func(t *testing.T) {
+		r := res["flight-xfetch"]
+		if r.Early == 0 || r.Expiries >= r.Early {
+			t.Errorf("flight-xfetch: %d early refreshes, %d expiries; want mostly early", r.Early, r.Expiries)
+		}
+	})
+}
+
+// TestFleet checks the fleet view: every process coalesces its own callers,
+// so the shared backend sees one call per expiry per process.
+func TestFleet(t *testing.T) {
+	cfg := testConfig("flight")
+	cfg.Procs = 4
+	r := simulate(cfg, nil)[0]
+	checkSane(t, cfg, r)
+	checkOnePerExpiry(t, r)
+	if r.PeakPerProc > 1 || r.PeakConcurrency > cfg.Procs {
+		t.Errorf("peak concurrency %d (per process %d), want at most %d (1)", r.PeakConcurrency, r.PeakPerProc, cfg.Procs)
+	}
+	// Every process's first entry expires within one TTL, well inside the
+	// run, and its own clients find it expired.
+	if r.Expiries < int64(cfg.Procs) || r.BackendCalls < int64(cfg.Procs) {
+		t.Errorf("%d expiries and %d backend calls for %d processes, want at least one each", r.Expiries, r.BackendCalls, cfg.Procs)
+	}
+}
+
+// checkSane checks what holds for any scheme.
+func checkSane(t *testing.T, cfg config, r Result) {
+	t.Helper()
+	if r.Requests == 0 || r.Successes > r.Requests || int64(len(r.Latencies)) != r.Requests {
+		t.Errorf("%s: %d requests, %d successes, %d latencies", r.Scheme, r.Requests, r.Successes, len(r.Latencies))
+	}
+	if r.BackendCalls == 0 {
+		t.Errorf("%s: no backend call, although the key expires every %v", r.Scheme, cfg.TTL)
+	}
+	if r.Max > ms(cfg.Deadline+cfg.Deadline/2) {
+		t.Errorf("%s: slowest request %.1fms, far past the %v deadline", r.Scheme, r.Max, cfg.Deadline)
+	}
+	if len(r.Load) == 0 || r.PeakConcurrency < 1 || r.PeakPerProc > r.PeakConcurrency {
+		t.Errorf("%s: load series of %d buckets, peak %d, peak per process %d", r.Scheme, len(r.Load), r.PeakConcurrency, r.PeakPerProc)
+	}
+}
+
+// checkOnePerExpiry checks that, apart from stragglers (calls started while
+// the cache was already fresh again, counted in Early), a process makes at
+// most one backend call per expiry of its cache entry.
+func checkOnePerExpiry(t *testing.T, r Result) {
+	t.Helper()
+	if r.Expiries == 0 || r.BackendCalls-r.Early > r.Expiries {
+		t.Errorf("%s: %d backend calls (%d by stragglers) for %d expiries, want at most one per expiry",
+			r.Scheme, r.BackendCalls, r.Early, r.Expiries)
+	}
+}
