@@ -132,7 +132,13 @@ func concurrency(spans []interval, w time.Duration, n int) []int {
 	cur := 0
 	ev := events(spans)
 	for b := range out {
-		out[b] = cur // queries still open from earlier buckets
+		// Queries still open from earlier buckets, less those that end
+		// exactly as this bucket starts.
+		for len(ev) > 0 && ev[0].at == time.Duration(b)*w && ev[0].step < 0 {
+			cur += ev[0].step
+			ev = ev[1:]
+		}
+		out[b] = cur
 		end := time.Duration(b+1) * w
 		for len(ev) > 0 && (ev[0].at < end || b == n-1) {
 			cur += ev[0].step

@@ -35,7 +35,7 @@ func fmtMS(ms float64) string {
 	d := time.Duration(ms * float64(time.Millisecond))
 	switch {
 	case d < time.Millisecond:
-		return fmt.Sprintf("%dµs", d.Microseconds())
+		return fmt.Sprintf("%.1fµs", ms*1000)
 	case d < 10*time.Second:
 		return fmt.Sprintf("%.1fms", ms)
 	default:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,7 +36,9 @@ func byScheme(results []Result) map[string]Result {
 // one promises, measured from the run.
 func TestSchemes(t *testing.T) {
 	cfg := testConfig(schemeNames()...)
-	res := byScheme(simulate(cfg, nil))
+	results := simulate(cfg, nil)
+	logTable(t, cfg, results)
+	res := byScheme(results)
 	for _, r := range res {
 		checkSane(t, cfg, r)
 	}
@@ -91,7 +94,9 @@ func TestSchemes(t *testing.T) {
 func TestFleet(t *testing.T) {
 	cfg := testConfig("flight")
 	cfg.Procs = 4
-	r := simulate(cfg, nil)[0]
+	results := simulate(cfg, nil)
+	logTable(t, cfg, results)
+	r := results[0]
 	checkSane(t, cfg, r)
 	checkOnePerExpiry(t, r)
 	if r.PeakPerProc > 1 || r.PeakConcurrency > cfg.Procs {
@@ -130,4 +135,14 @@ func checkOnePerExpiry(t *testing.T, r Result) {
 		t.Errorf("%s: %d backend calls (%d by stragglers) for %d expiries, want at most one per expiry",
 			r.Scheme, r.BackendCalls, r.Early, r.Expiries)
 	}
+}
+
+// logTable shows the measured table with go test -v, or when a test fails.
+func logTable(t *testing.T, cfg config, results []Result) {
+	t.Helper()
+	var b strings.Builder
+	if err := writeTable(&b, cfg, results); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + b.String())
 }
