@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -90,6 +91,7 @@ func loadPanel(cfg config, r Result, top float64) *plot.Plot {
 	p.Y.Label.Text = "queries"
 	p.Y.Min, p.Y.Max = 0, top*1.05
 	p.X.Min, p.X.Max = 0, cfg.Duration.Seconds()
+	p.X.Tick.Marker = plot.TickerFunc(timeTicks)
 	pts := make(plotter.XYs, 0, 2*len(r.Load))
 	w := cfg.Bucket.Seconds()
 	for i, n := range r.Load {
@@ -106,6 +108,25 @@ func loadPanel(cfg config, r Result, top float64) *plot.Plot {
 	return p
 }
 
+// timeTicks labels every second, or every tenth of a second on short runs,
+// with minor ticks in between.
+func timeTicks(lo, hi float64) []plot.Tick {
+	step := 1.0
+	if hi-lo < 2 {
+		step = 0.1
+	}
+	var ticks []plot.Tick
+	for i := math.Ceil(4 * lo / step); i <= 4*hi/step; i++ {
+		v := i * step / 4
+		t := plot.Tick{Value: v}
+		if int(i)%4 == 0 {
+			t.Label = strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
+}
+
 // fade returns c at a quarter of its opacity.
 func fade(c color.Color) color.Color {
 	r, g, b, _ := c.RGBA()
@@ -116,13 +137,14 @@ func fade(c color.Color) color.Color {
 // x (a complementary CDF) on log-log axes, where tails are easy to compare.
 func latencyPlot(cfg config, results []Result) *plot.Plot {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Client latency (deadline %v): fraction of requests slower than x", cfg.Deadline)
+	p.Title.Text = fmt.Sprintf("Client latency: fraction of requests slower than x (dashed: the %v deadline)", cfg.Deadline)
 	p.Title.TextStyle.Font.Size = vg.Points(10)
 	p.X.Label.Text = "latency (ms)"
 	p.Y.Label.Text = "fraction slower"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
-	p.Legend.Top, p.Legend.Left = false, false
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(6)
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	minY := 1.0
 	for i, r := range results {
@@ -141,9 +163,23 @@ func latencyPlot(cfg config, results []Result) *plot.Plot {
 		p.Add(l)
 		p.Legend.Add(r.Scheme, l)
 	}
-	p.Y.Min, p.Y.Max = minY, 1
-	p.Add(plotter.NewGrid())
+	p.X.Min, p.Y.Min, p.Y.Max = latencyFloor, minY, 1
+	p.Add(plotter.NewGrid(), deadlineLine(ms(cfg.Deadline), minY))
 	return p
+}
+
+// latencyFloor (ms) cuts off cache hits, whose latency is scheduling noise.
+const latencyFloor = 0.01
+
+// deadlineLine marks the client deadline on the latency plot.
+func deadlineLine(deadline, minY float64) plot.Plotter {
+	l, err := plotter.NewLine(plotter.XYs{{X: deadline, Y: minY}, {X: deadline, Y: 1}})
+	if err != nil {
+		panic(err) // two finite points cannot fail
+	}
+	l.Color = color.Gray{Y: 0x80}
+	l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+	return l
 }
 
 // dashes lets overlapping lines stay distinguishable.
@@ -161,8 +197,8 @@ func ccdf(sorted []time.Duration) plotter.XYs {
 	if n == 0 {
 		return nil
 	}
-	lo := math.Log10(max(ms(sorted[0]), 1e-3))
-	hi := math.Log10(max(ms(sorted[n-1]), 1e-3))
+	lo := math.Log10(max(ms(sorted[0]), latencyFloor))
+	hi := math.Log10(max(ms(sorted[n-1]), latencyFloor))
 	const steps = 400
 	var pts plotter.XYs
 	for s := 0; s <= steps; s++ {
