@@ -143,8 +143,9 @@ func latencyPlot(cfg config, results []Result) *plot.Plot {
 	p.Y.Label.Text = "fraction slower"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs = vg.Points(6)
+	// Bottom left stays clear: few requests are both fast and slow.
+	p.Legend.Top, p.Legend.Left = false, true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), vg.Points(6)
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	minY := 1.0
 	for i, r := range results {
