@@ -39,7 +39,7 @@ const (
 )
 
 func testGroupDoCtxStress(t *testing.T, g *flight.Group[int, int]) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ignore := goleak.IgnoreCurrent()
 
 	callers := 10_000
 	if testing.Short() {
@@ -113,13 +113,16 @@ func testGroupDoCtxStress(t *testing.T, g *flight.Group[int, int]) {
 	allDone := make(chan struct{})
 	go func() { wg.Wait(); close(allDone) }()
 	recvWithin(t, allDone, "every caller")
+	// Every caller has answered; goleak waits (bounded) for the goroutines
+	// of the fns still running, lingering or abandoned, to end.
+	goleak.VerifyNone(t, ignore)
 
 	require.Equal(t, int64(callers), answers.Load(), "exactly one answer per caller")
 	require.Equal(t, int64(callers), values.Load()+ctxErrors.Load())
 	s := g.Stats()
+	require.Zero(t, s.InFlight)
 	require.Positive(t, s.Executions)
 	require.Positive(t, values.Load())
 	require.GreaterOrEqual(t, s.Abandoned, uint64(keys-mixedKeys), "every cancel-only key was abandoned")
 	t.Logf("%d callers: %d values, %d ctx errors; %+v", callers, values.Load(), ctxErrors.Load(), s)
-	// goleak (deferred) waits for the last abandoned fns and linger timers.
 }
