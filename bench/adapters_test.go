@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"context"
+
+	"github.com/flightkit/flightkit/flight"
+	xsync "golang.org/x/sync/singleflight"
+	resenje "resenje.org/singleflight"
+	tailscale "tailscale.com/util/singleflight"
+)
+
+// Each adapter builds its library's function from w once, in its
+// constructor, and calls the library the way its users would.
+
+// flightGroup: Do, DoCtx and DoChan of flight.Group[string, int].
+type flightGroup struct {
+	g  flight.Group[string, int]
+	fn func() (int, error)
+	w  work
+}
+
+func newFlight(w work) group {
+	return &flightGroup{w: w, fn: func() (int, error) { return w(context.Background()) }}
+}
+
+func (f *flightGroup) do(key string) (int, error) {
+	v, err, _ := f.g.Do(key, f.fn)
+	return v, err
+}
+
+func (f *flightGroup) doCtx(ctx context.Context, key string) (int, error) {
+	v, err, _ := f.g.DoCtx(ctx, key, f.w)
+	return v, err
+}
+
+func (f *flightGroup) doChan(key string) (int, error) {
+	r := <-f.g.DoChan(key, f.fn)
+	return r.Val, r.Err
+}
+
+// xsyncGroup: x/sync's Do and DoChan. x/sync has no context form, so doCtx
+// is the idiom its users write: DoChan, then select on the result and
+// ctx.Done().
+type xsyncGroup struct {
+	g  xsync.Group
+	fn func() (any, error)
+}
+
+func newXSync(w work) group {
+	return &xsyncGroup{fn: func() (any, error) { return w(context.Background()) }}
+}
+
+func (x *xsyncGroup) do(key string) (int, error) {
+	v, err, _ := x.g.Do(key, x.fn)
+	n, _ := v.(int)
+	return n, err
+}
+
+func (x *xsyncGroup) doCtx(ctx context.Context, key string) (int, error) {
+	select {
+	case r := <-x.g.DoChan(key, x.fn):
+		n, _ := r.Val.(int)
+		return n, r.Err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (x *xsyncGroup) doChan(key string) (int, error) {
+	r := <-x.g.DoChan(key, x.fn)
+	n, _ := r.Val.(int)
+	return n, r.Err
+}
+
+// xsyncDo is x/sync's Do standing in for a context form: it ignores ctx, so
+// it is the cost floor that DoCtx is measured against, not a way to detach.
+type xsyncDo struct{ *xsyncGroup }
+
+func newXSyncDo(w work) group { return xsyncDo{newXSync(w).(*xsyncGroup)} }
+
+func (x xsyncDo) doCtx(_ context.Context, key string) (int, error) { return x.do(key) }
+
+// resenjeGroup: resenje.org/singleflight has only Do(ctx, ...), so do uses it
+// with context.Background().
+type resenjeGroup struct {
+	g resenje.Group[string, int]
+	w work
+}
+
+func newResenje(w work) group { return &resenjeGroup{w: w} }
+
+func (r *resenjeGroup) do(key string) (int, error) {
+	return r.doCtx(context.Background(), key)
+}
+
+func (r *resenjeGroup) doCtx(ctx context.Context, key string) (int, error) {
+	v, _, err := r.g.Do(ctx, key, r.w)
+	return v, err
+}
+
+// tailscaleGroup: tailscale.com/util/singleflight's Do, DoChan and
+// DoChanContext. Its channel answers a cancelled caller only once the call is
+// over when that caller was the last, so doCtx also selects on ctx.Done() to
+// return as soon as ctx ends, as the other context forms do.
+type tailscaleGroup struct {
+	g  tailscale.Group[string, int]
+	fn func() (int, error)
+	w  work
+}
+
+func newTailscale(w work) group {
+	return &tailscaleGroup{w: w, fn: func() (int, error) { return w(context.Background()) }}
+}
+
+func (t *tailscaleGroup) do(key string) (int, error) {
+	v, err, _ := t.g.Do(key, t.fn)
+	return v, err
+}
+
+func (t *tailscaleGroup) doCtx(ctx context.Context, key string) (int, error) {
+	select {
+	case r := <-t.g.DoChanContext(ctx, key, t.w):
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (t *tailscaleGroup) doChan(key string) (int, error) {
+	r := <-t.g.DoChan(key, t.fn)
+	return r.Val, r.Err
+}
