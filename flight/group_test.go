@@ -18,6 +18,10 @@ import (
 	"github.com/flightkit/flightkit/flight"
 )
 
+// Tests in this package do not call t.Parallel: TestGroupDoCtxGoroutines
+// and the stress test check with goleak.VerifyNone that the goroutines they
+// started are gone, which other tests running at the same time would spoil.
+
 // waitLimit bounds every wait in this package's tests, so that a bug fails a
 // test instead of hanging it. Inside a synctest bubble the clock is fake and
 // a wait that can never end reaches the limit at once.
