@@ -46,10 +46,11 @@ func (c *cache) set(v Value, delta time.Duration) {
 // proc is one simulated application process: its own cache and its own
 // protection scheme, in front of the shared backend.
 type proc struct {
-	id    int
-	cache cache
-	b     *backend
-	get   getter
+	id     int
+	cache  cache
+	lookup func() (*entry, bool) // reads the cache, taking cfg.CacheLatency
+	b      *backend
+	get    getter
 
 	// dup counts backend calls started while the cache was fresh: XFetch's
 	// early refreshes, or, for other schemes, duplicate calls by stragglers
@@ -60,6 +61,17 @@ type proc struct {
 func newProc(id int, b *backend, cfg config, firstExpiry time.Time) *proc {
 	p := &proc{id: id, b: b}
 	p.cache.ttl = cfg.TTL
+	p.lookup = func() (*entry, bool) { return p.cache.get(time.Now()) }
+	if d := cfg.CacheLatency; d > 0 {
+		// The entry is read at the cache server; the answer takes d to come
+		// back, during which a refresh may replace it. Readers that act on
+		// an expired answer after the refresh finished are the stragglers.
+		p.lookup = func() (*entry, bool) {
+			e, fresh := p.cache.get(time.Now())
+			time.Sleep(d)
+			return e, fresh
+		}
+	}
 	p.cache.cur.Store(&entry{
 		val:    Value{Fetched: b.start},
 		expiry: firstExpiry,

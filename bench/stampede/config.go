@@ -11,14 +11,15 @@ import (
 
 // config holds every knob of a simulation (see parseFlags for each one).
 type config struct {
-	Clients  int           // client goroutines
-	Procs    int           // simulated processes sharing the backend
-	Duration time.Duration // run time per scheme
-	TTL      time.Duration // cache lifetime of the hot key
-	Think    time.Duration // mean pause between a client's requests
-	Deadline time.Duration // client request deadline
-	Retries  int           // retries per request after an error
-	Backoff  time.Duration // first retry delay; doubles per retry
+	Clients      int           // client goroutines
+	Procs        int           // simulated processes sharing the backend
+	Duration     time.Duration // run time per scheme
+	TTL          time.Duration // cache lifetime of the hot key
+	CacheLatency time.Duration // time a cache lookup takes
+	Think        time.Duration // mean pause between a client's requests
+	Deadline     time.Duration // client request deadline
+	Retries      int           // retries per request after an error
+	Backoff      time.Duration // first retry delay; doubles per retry
 
 	Latency  time.Duration // median backend latency on an idle pool
 	Sigma    float64       // lognormal shape of the latency
@@ -38,24 +39,25 @@ type config struct {
 // about 25 seconds on two cores.
 func defaultConfig() config {
 	return config{
-		Clients:  200,
-		Procs:    1,
-		Duration: 4 * time.Second,
-		TTL:      500 * time.Millisecond,
-		Think:    10 * time.Millisecond,
-		Deadline: 100 * time.Millisecond,
-		Retries:  3,
-		Backoff:  5 * time.Millisecond,
-		Latency:  20 * time.Millisecond,
-		Sigma:    0.5,
-		Slowdown: 3,
-		Pool:     8,
-		Queue:    32,
-		Grace:    50 * time.Millisecond,
-		Beta:     1,
-		Schemes:  schemeNames(),
-		Seed:     1,
-		Bucket:   10 * time.Millisecond,
+		Clients:      200,
+		Procs:        1,
+		Duration:     4 * time.Second,
+		TTL:          500 * time.Millisecond,
+		CacheLatency: time.Millisecond,
+		Think:        10 * time.Millisecond,
+		Deadline:     100 * time.Millisecond,
+		Retries:      3,
+		Backoff:      5 * time.Millisecond,
+		Latency:      20 * time.Millisecond,
+		Sigma:        0.5,
+		Slowdown:     3,
+		Pool:         8,
+		Queue:        32,
+		Grace:        50 * time.Millisecond,
+		Beta:         1,
+		Schemes:      schemeNames(),
+		Seed:         1,
+		Bucket:       10 * time.Millisecond,
 	}
 }
 
@@ -76,6 +78,7 @@ func parseFlags(args []string, fs *flag.FlagSet) (config, options, error) {
 	fs.IntVar(&c.Procs, "procs", c.Procs, "simulated processes, each with its own cache and group, sharing one backend")
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "run time of each scheme")
 	fs.DurationVar(&c.TTL, "ttl", c.TTL, "cache lifetime of the hot key")
+	fs.DurationVar(&c.CacheLatency, "cache-latency", c.CacheLatency, "time a cache lookup takes (a round trip to a cache server)")
 	fs.DurationVar(&c.Think, "think", c.Think, "mean pause between a client's requests (exponential)")
 	fs.DurationVar(&c.Deadline, "deadline", c.Deadline, "deadline of each client request")
 	fs.IntVar(&c.Retries, "retries", c.Retries, "retries per request after an error, within the deadline")
@@ -127,8 +130,8 @@ func (c config) validate() error {
 		return errors.New("-procs must not exceed -clients")
 	case c.Duration <= 0 || c.TTL <= 0 || c.Deadline <= 0 || c.Latency <= 0 || c.Bucket <= 0:
 		return errors.New("-duration, -ttl, -deadline, -latency and -bucket must be positive")
-	case c.Think < 0 || c.Backoff < 0 || c.Grace < 0 || c.Retries < 0:
-		return errors.New("-think, -backoff, -grace and -retries must not be negative")
+	case c.Think < 0 || c.Backoff < 0 || c.Grace < 0 || c.Retries < 0 || c.CacheLatency < 0:
+		return errors.New("-think, -backoff, -grace, -retries and -cache-latency must not be negative")
 	case c.Sigma < 0 || c.Slowdown < 0 || c.Beta < 0:
 		return errors.New("-sigma, -slowdown and -beta must not be negative")
 	case c.Pool < 1 || c.Queue < 0:

@@ -10,8 +10,8 @@ import (
 
 // writeTable prints one aligned row per result.
 func writeTable(w io.Writer, cfg config, results []Result) error {
-	fmt.Fprintf(w, "%d clients, %d proc(s), %v per scheme, TTL %v, deadline %v; backend %v median, pool %d, queue %d\n\n",
-		cfg.Clients, cfg.Procs, cfg.Duration, cfg.TTL, cfg.Deadline, cfg.Latency, cfg.Pool, cfg.Queue)
+	fmt.Fprintf(w, "%d clients, %d proc(s), %v per scheme, TTL %v, cache lookup %v, deadline %v; backend %v median, pool %d, queue %d\n\n",
+		cfg.Clients, cfg.Procs, cfg.Duration, cfg.TTL, cfg.CacheLatency, cfg.Deadline, cfg.Latency, cfg.Pool, cfg.Queue)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scheme\tcalls\trejected\texpiries\tcalls/expiry\tearly\tpeak\tpeak/proc\tsuccess\tretries\tp50\tp99\tmax\treq/s\t")
 	for _, r := range results {
@@ -55,6 +55,7 @@ type jsonConfig struct {
 	Procs      int      `json:"procs"`
 	DurationMS float64  `json:"duration_ms"`
 	TTLMS      float64  `json:"ttl_ms"`
+	CacheMS    float64  `json:"cache_latency_ms"`
 	ThinkMS    float64  `json:"think_ms"`
 	DeadlineMS float64  `json:"deadline_ms"`
 	Retries    int      `json:"retries"`
@@ -77,7 +78,7 @@ func writeJSON(w io.Writer, c config, results []Result) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(report{
 		Config: jsonConfig{
-			Clients: c.Clients, Procs: c.Procs, DurationMS: ms(c.Duration), TTLMS: ms(c.TTL),
+			Clients: c.Clients, Procs: c.Procs, DurationMS: ms(c.Duration), TTLMS: ms(c.TTL), CacheMS: ms(c.CacheLatency),
 			ThinkMS: ms(c.Think), DeadlineMS: ms(c.Deadline), Retries: c.Retries,
 			BackoffMS: ms(c.Backoff), LatencyMS: ms(c.Latency), Sigma: c.Sigma,
 			Slowdown: c.Slowdown, Pool: c.Pool, Queue: c.Queue, GraceMS: ms(c.Grace),

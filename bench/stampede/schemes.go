@@ -66,7 +66,7 @@ func schemeByName(name string) scheme {
 type none struct{ p *proc }
 
 func (n none) get(ctx context.Context, _ *rand.Rand) (Value, error) {
-	if e, fresh := n.p.cache.get(time.Now()); fresh {
+	if e, fresh := n.p.lookup(); fresh {
 		return e.val, nil
 	}
 	return n.p.fetch(ctx)
@@ -80,7 +80,7 @@ type lockReject struct {
 }
 
 func (l *lockReject) get(ctx context.Context, _ *rand.Rand) (Value, error) {
-	if e, fresh := l.p.cache.get(time.Now()); fresh {
+	if e, fresh := l.p.lookup(); fresh {
 		return e.val, nil
 	}
 	if !l.held.CompareAndSwap(false, true) {
@@ -100,7 +100,7 @@ type xsync struct {
 }
 
 func (x *xsync) get(ctx context.Context, _ *rand.Rand) (Value, error) {
-	if e, fresh := x.p.cache.get(time.Now()); fresh {
+	if e, fresh := x.p.lookup(); fresh {
 		return e.val, nil
 	}
 	ch := x.g.DoChan(hotKey, func() (any, error) { return x.p.fetch(ctx) })
@@ -123,7 +123,7 @@ type flightGet struct {
 }
 
 func (f *flightGet) get(ctx context.Context, _ *rand.Rand) (Value, error) {
-	if e, fresh := f.p.cache.get(time.Now()); fresh {
+	if e, fresh := f.p.lookup(); fresh {
 		return e.val, nil
 	}
 	v, err, _ := f.g.DoCtx(ctx, hotKey, f.p.fetch)
@@ -148,9 +148,8 @@ type xfetch struct {
 }
 
 func (x *xfetch) get(ctx context.Context, rng *rand.Rand) (Value, error) {
-	now := time.Now()
-	e, fresh := x.p.cache.get(now)
-	if fresh && !x.early(now, e, rng) {
+	e, fresh := x.p.lookup()
+	if fresh && !x.early(time.Now(), e, rng) {
 		return e.val, nil
 	}
 	v, err, _ := x.g.DoCtx(ctx, hotKey, x.p.fetch)
