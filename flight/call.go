@@ -49,6 +49,16 @@ type extra[V any] struct {
 	done      chan struct{}      // closed with the outcome; made for the first waiter that can detach
 	chans     []chan<- Result[V] // DoChan waiters
 	lingerGen uint64             // identifies the current linger timer
+	linger    *time.Timer        // pending linger timer, if any
+}
+
+// stopLinger stops a pending linger timer, so it does not keep the call
+// alive for the rest of its delay. The group's mutex must be held.
+func (x *extra[V]) stopLinger() {
+	if x.linger != nil {
+		x.linger.Stop()
+		x.linger = nil
+	}
 }
 
 // bigCall lets a DoCtx or DoChan call and its extra share one allocation.

@@ -72,7 +72,6 @@ func TestGroupDoCtxJoins(t *testing.T) {
 		})
 	})
 	t.Run("Do and DoChan join DoCtx", func(t *testing.T) {
-		skipDoJoinRace(t)
 		synctest.Test(t, func(t *testing.T) {
 			var g flight.Group[string, int]
 			b := newBlocker()
@@ -362,7 +361,6 @@ func TestGroupDoCtxAbandon(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "Do keeps the call alive" {
-				skipDoJoinRace(t)
 			}
 			synctest.Test(t, func(t *testing.T) {
 				var g flight.Group[string, int]
@@ -424,7 +422,6 @@ func TestGroupDoCtxLinger(t *testing.T) {
 		})
 	})
 	t.Run("Do within the linger joins", func(t *testing.T) {
-		skipDoJoinRace(t)
 		synctest.Test(t, func(t *testing.T) {
 			g, b, fnCtx := start(t)
 			time.Sleep(linger / 2)
@@ -543,7 +540,6 @@ func TestGroupDoCtxGoroutine(t *testing.T) {
 // are one set of waiters; shared counts those that received the outcome, and
 // DoCtx waiters leaving do not abandon a call that plain callers wait for.
 func TestGroupMixedWaiters(t *testing.T) {
-	skipDoJoinRace(t)
 	synctest.Test(t, func(t *testing.T) {
 		var g flight.Group[string, int]
 		b := newBlocker()

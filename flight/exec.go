@@ -68,6 +68,7 @@ func (g *Group[K, V]) finish(c *call[V], key K, inline bool) {
 	if x := c.x; x != nil {
 		chans, done = x.chans, x.done
 		x.chans = nil
+		x.stopLinger()
 	}
 	g.mu.Unlock()
 

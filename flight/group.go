@@ -55,9 +55,10 @@ func (g *Group[K, V]) Do(key K, fn func() (V, error)) (v V, err error, shared bo
 	}
 	g.mu.Lock()
 	if c := g.join(key); c != nil {
+		retained := c.finished
 		g.mu.Unlock()
-		if c.finished {
-			return c.val, c.err, true // retained: finished was set under g.mu
+		if retained {
+			return c.val, c.err, true
 		}
 		c.wg.Wait()
 		return c.outcome(true)
@@ -277,7 +278,11 @@ func (g *Group[K, V]) join(key K) *call[V] {
 		return c
 	}
 	// waiters is 0 only for a lingering abandoned call, which a newcomer
-	// revives: the pending linger timer sees the waiter and does nothing.
+	// revives. Should the stopped timer's function already be waiting for
+	// g.mu, it sees the waiter and does nothing.
+	if c.waiters == 0 {
+		c.x.stopLinger()
+	}
 	c.waiters++
 	g.st.joins.Add(1)
 	return c
@@ -315,7 +320,7 @@ func (g *Group[K, V]) leave(key K, c *call[V]) {
 	}
 	c.x.lingerGen++
 	gen := c.x.lingerGen
-	time.AfterFunc(g.cfg.linger, func() {
+	c.x.linger = time.AfterFunc(g.cfg.linger, func() {
 		g.mu.Lock()
 		if c.waiters == 0 && !c.finished && c.x.lingerGen == gen {
 			g.abandon(key, c)

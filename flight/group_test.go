@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,40 +177,10 @@ func constant(v int) func() (int, error) {
 	return func() (int, error) { return v, nil }
 }
 
-// doJoinRaceBug records a data race in Group.Do: a Do caller that joins a
-// running call reads call.finished after releasing g.mu (group.go, Do:
-// "if c.finished { return ... // retained }"), while finish writes it under
-// g.mu on fn's goroutine. Every test with a Do joiner trips the race
-// detector, so those tests skip under -race until it is fixed; set this to
-// false then. TestGroupDoJoinerRaceFree is the minimal reproduction.
-const doJoinRaceBug = true
-
-// raceEnabled reports whether the test binary was built with -race.
-var raceEnabled = func() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}()
-
-// skipDoJoinRace skips t under the race detector while doJoinRaceBug stands.
-func skipDoJoinRace(t *testing.T) {
-	t.Helper()
-	if doJoinRaceBug && raceEnabled {
-		t.Skip("bug: Group.Do reads call.finished after unlocking g.mu, racing with finish (see doJoinRaceBug)")
-	}
-}
-
-// TestGroupDoJoinerRaceFree is the minimal reproduction of doJoinRaceBug:
-// under -race it fails as long as the bug stands.
+// TestGroupDoJoinerRaceFree: a Do caller joining a running call must not
+// race with its publication (under -race this once failed: Do read
+// call.finished after unlocking).
 func TestGroupDoJoinerRaceFree(t *testing.T) {
-	skipDoJoinRace(t)
 	synctest.Test(t, func(t *testing.T) {
 		var g flight.Group[string, int]
 		b := newBlocker()
@@ -228,7 +197,6 @@ func TestGroupDoJoinerRaceFree(t *testing.T) {
 // TestGroupZeroValueAndNew checks G1: the zero Group, a Group inside a
 // struct and New() with no options behave the same.
 func TestGroupZeroValueAndNew(t *testing.T) {
-	skipDoJoinRace(t)
 	type service struct {
 		users flight.Group[string, int]
 	}
@@ -335,7 +303,6 @@ func TestGroupDo(t *testing.T) {
 // the leader's goroutine, and every caller gets its value and error with
 // shared == true.
 func TestGroupDoDupSuppress(t *testing.T) {
-	skipDoJoinRace(t)
 	synctest.Test(t, func(t *testing.T) {
 		var g flight.Group[string, int]
 		const followers = 5
@@ -436,7 +403,6 @@ func TestGroupDoChanShared(t *testing.T) {
 // TestGroupForget checks G4: after Forget, a new caller starts a new
 // execution while the earlier callers still receive the earlier result.
 func TestGroupForget(t *testing.T) {
-	skipDoJoinRace(t)
 	synctest.Test(t, func(t *testing.T) {
 		var g flight.Group[string, int]
 		b := newBlocker()
@@ -480,7 +446,6 @@ func TestGroupForget(t *testing.T) {
 
 // TestGroupStats checks the G9 counters.
 func TestGroupStats(t *testing.T) {
-	skipDoJoinRace(t)
 	synctest.Test(t, func(t *testing.T) {
 		var g flight.Group[string, int]
 		b := newBlocker()
@@ -519,7 +484,6 @@ func TestGroupStats(t *testing.T) {
 // TestGroupStatsNonBlocking checks G9: InFlight and Stats answer from
 // another goroutine while fn runs and the group's callers are blocked.
 func TestGroupStatsNonBlocking(t *testing.T) {
-	skipDoJoinRace(t)
 	synctest.Test(t, testGroupStatsNonBlocking)
 }
 
@@ -557,7 +521,6 @@ func testGroupStatsNonBlocking(t *testing.T) {
 // TestGroupStatsConcurrent checks G9 under the race detector: counters are
 // read while many calls start and finish, and add up afterwards.
 func TestGroupStatsConcurrent(t *testing.T) {
-	skipDoJoinRace(t)
 	var g flight.Group[int, int]
 	const callers = 200
 	stop := make(chan struct{})

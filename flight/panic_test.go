@@ -80,7 +80,6 @@ func (b *blocker) panicking(value any) func() (int, error) {
 // TestGroupPanic checks G5: every Do and DoCtx waiter panics with a
 // *PanicError, whoever started the call, and the key is released.
 func TestGroupPanic(t *testing.T) {
-	skipDoJoinRace(t)
 	wrapped := fmt.Errorf("wrapped: %w", errTest)
 	for _, value := range []any{errTest, wrapped, "a string", 42} {
 		t.Run(fmt.Sprintf("%T %v", value, value), func(t *testing.T) {
@@ -272,7 +271,6 @@ func (b *blocker) goexiting() func() (int, error) {
 // callers exit (as with x/sync), DoCtx and DoChan waiters receive ErrGoexit,
 // and the key is released.
 func TestGroupGoexit(t *testing.T) {
-	skipDoJoinRace(t)
 	for _, starter := range []string{"Do", "DoCtx", "DoChan"} {
 		t.Run(starter, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

@@ -83,7 +83,7 @@ func Init(s *Shared, parent context.Context, opts ...Option) {
 func (s *Shared) Acquire() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cause != nil {
+	if s.cancelled() {
 		return false
 	}
 	s.holders++
@@ -115,6 +115,16 @@ func (s *Shared) Holders() int {
 	return s.holders
 }
 
+// cancelled reports whether s is cancelled, recording a passed deadline as
+// the cause: the deadline timer lives in the lazily built context, so it may
+// not exist yet. s.mu must be held.
+func (s *Shared) cancelled() bool {
+	if s.cause == nil && !s.deadline.IsZero() && !time.Now().Before(s.deadline) {
+		s.cause = context.DeadlineExceeded
+	}
+	return s.cause != nil
+}
+
 // Cancel cancels s with cause (context.Canceled when cause is nil), whatever
 // its holder count. Only the first cancellation counts.
 func (s *Shared) Cancel(cause error) {
@@ -122,7 +132,7 @@ func (s *Shared) Cancel(cause error) {
 		cause = context.Canceled
 	}
 	s.mu.Lock()
-	if s.cause != nil {
+	if s.cancelled() {
 		s.mu.Unlock()
 		return
 	}
@@ -150,15 +160,14 @@ func (s *Shared) ctx() context.Context {
 		return *p
 	}
 	c, cancel := context.WithCancelCause(context.WithoutCancel(s.parent))
-	if !s.deadline.IsZero() {
-		c, s.stopTime = context.WithDeadline(c, s.deadline)
-	}
 	s.cancel = cancel
-	if s.cause != nil {
+	switch {
+	case s.cause != nil:
+		// Cancelled before anyone looked: build it cancelled, with the
+		// cause it was given and no deadline layer that could hide it.
 		cancel(s.cause)
-		if s.stopTime != nil {
-			s.stopTime()
-		}
+	case !s.deadline.IsZero():
+		c, s.stopTime = context.WithDeadline(c, s.deadline)
 	}
 	s.inner.Store(&c)
 	return c
@@ -186,7 +195,7 @@ func (s *Shared) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	state := "live"
-	if s.cause != nil {
+	if s.cancelled() {
 		state = "cancelled: " + s.cause.Error()
 	}
 	return "flightctx.Shared(" + state + ")"
