@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# perf.sh runs the peer benchmarks of the bench module (flight against x/sync,
+# resenje and tailscale, in one process) and regenerates docs/performance.md
+# from the result.
+#
+#   scripts/perf.sh                      every benchmark, COUNT=10 runs each
+#   COUNT=6 scripts/perf.sh              fewer runs (benchstat needs 6 or more)
+#   scripts/perf.sh 'HotKey|CtxWaiters'  only benchmarks matching a -bench regexp
+#   scripts/perf.sh . -cpu=1,2           extra flags go to go test
+#   INPUT=bench/out/x.txt scripts/perf.sh
+#                                        no run: regenerate the doc from a saved run
+#
+# The raw output goes to bench/out/ (gitignored), with a .meta file beside it
+# that records the machine and the command, so that regenerating from a saved
+# run gives the same document. The doc's hand-written part is the template
+# below; everything else in docs/performance.md is generated.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COUNT="${COUNT:-10}"
+BENCH="${1:-.}"
+shift || true
+BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da
+DOC=docs/performance.md
+
+# benchstat: the one on PATH, else the pinned version, installed once.
+benchstat_cmd() {
+	if command -v benchstat >/dev/null; then
+		benchstat "$@"
+		return
+	fi
+	local bin
+	bin="$(go env GOPATH)/bin/benchstat"
+	if [ ! -x "$bin" ]; then
+		echo "installing benchstat@$BENCHSTAT_VERSION" >&2
+		go install "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION"
+	fi
+	"$bin" "$@"
+}
+
+metaval() { [ -f "$meta" ] && sed -n "s/^$1: //p" "$meta" | head -n1 || true; }
+
+# --- run (unless INPUT names a saved one) --------------------------------------
+if [ -n "${INPUT:-}" ]; then
+	out="$INPUT"
+	meta="${out%.txt}.meta"
+	[ -f "$out" ] || { echo "perf.sh: no such file: $out" >&2; exit 1; }
+else
+	mkdir -p bench/out
+	stamp=$(date -u +%Y%m%dT%H%M%SZ)
+	out="bench/out/bench-$stamp.txt"
+	meta="bench/out/bench-$stamp.meta"
+	cmd=(go -C bench test -run='^$' "-bench=$BENCH" "-count=$COUNT" "$@")
+	{
+		echo "date: $(date -u +%Y-%m-%d)"
+		echo "nproc: $(nproc)"
+		echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+		echo "go: $(go version)"
+		echo "kernel: $(uname -sr)"
+		echo "command: go -C bench test -run='^\$' -bench='$BENCH' -count=$COUNT${*:+ $*}"
+	} >"$meta"
+	echo "running: $(metaval command) > $out" >&2
+	"${cmd[@]}" | tee "$out" >&2
+	cp "$out" bench/out/latest.txt
+	cp "$meta" bench/out/latest.meta
+fi
+
+
+# --- medians: "case<TAB>procs<TAB>impl<TAB>unit<TAB>median" -------------------
+medians() {
+	awk -v OFS='\t' '
+	/^Benchmark/ {
+		name = $1; procs = 1
+		if (match(name, /-[0-9]+$/)) { procs = substr(name, RSTART + 1); name = substr(name, 1, RSTART - 1) }
+		sub(/^Benchmark/, "", name)
+		n = split(name, part, "/"); c = ""; impl = ""
+		for (i = 1; i <= n; i++) {
+			if (part[i] ~ /^impl=/) { impl = substr(part[i], 6); continue }
+			c = (c == "" ? part[i] : c "/" part[i])
+		}
+		if (impl == "") next
+		for (i = 3; i < NF; i += 2) print c, procs, impl, $(i + 1), $i
+	}' "$out" | sort -t "$(printf '\t')" -k1,1 -k2,2 -k3,3 -k4,4 -k5,5g |
+	awk -F '\t' -v OFS='\t' '
+	function flush() { if (n) print key, (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) }
+	{ k = $1 OFS $2 OFS $3 OFS $4; if (k != key) { flush(); key = k; n = 0 } v[++n] = $5 }
+	END { flush() }'
+}
+
+# --- targets: case | baseline impl | max ratio | max allocs/op | what ---------
+# max allocs "joiner" means: allocations per joiner, beyond the starter's
+# (flight's Do/keys=distinct), must stay under 0.05. An allocation made by
+# every joiner would show as 1.00 or more; runtime refills of its wait queues
+# after a GC show as a few hundredths at 1024 callers.
+targets() {
+	cat <<'EOF'
+Do/keys=distinct|xsync|1.0|1|Do, distinct keys, serial
+DoParallel/keys=distinct|xsync|1.0|1|Do, distinct keys, parallel
+DoParallel/keys=one|xsync|-|-|Do, one key, parallel (no target)
+HotKey/callers=8|xsync|1.0|joiner|Do, 8 callers per call
+HotKey/callers=64|xsync|1.0|joiner|Do, 64 callers per call
+HotKey/callers=1024|xsync|1.0|joiner|Do, 1024 callers per call
+DoCtx/ctx=cancel|xsync-do|2.5|3|DoCtx, cancellable ctx, vs x/sync Do
+DoCtx/ctx=cancel|xsync|-|-|DoCtx, cancellable ctx, vs x/sync DoChan+select (no target)
+DoCtx/ctx=cancel-watched|xsync-do|-|-|DoCtx, cancellable ctx, fn watches its ctx (no target)
+DoCtx/ctx=background|xsync-do|1.1|-|DoCtx, context.Background(), vs x/sync Do
+CtxWaiters/callers=8|xsync|0.7|-|8 ctx waiters vs DoChan+select
+CtxWaiters/callers=64|xsync|0.7|-|64 ctx waiters vs DoChan+select
+CtxWaiters/callers=1024|xsync|0.7|-|1024 ctx waiters vs DoChan+select
+Churn/waiters=64|xsync|0.7|-|64 waiters cancel while fn runs vs DoChan+select
+DoChan/keys=distinct|xsync|1.0|-|DoChan, distinct keys
+EOF
+}
+
+ratio_table() {
+	{ medians; echo "--"; targets; } | awk -F '\t' '
+	function num(x) { return x >= 100 ? sprintf("%.0f", x) : sprintf("%.3g", x) }
+	$0 == "--" { FS = "|"; next }
+	FS == "\t" {
+		m[$1, $2, $3, $4] = $5
+		if (!(($2) in seenp)) { seenp[$2] = 1; procs[++np] = $2 }
+		next
+	}
+	{
+		c = $1; base = $2; maxr = $3; maxa = $4; what = $5
+		for (p = 1; p <= np; p++) {
+			P = procs[p]
+			if (!((c, P, "flight", "ns/op") in m) || !((c, P, base, "ns/op") in m)) continue
+			fns = m[c, P, "flight", "ns/op"]; bns = m[c, P, base, "ns/op"]
+			fa = m[c, P, "flight", "allocs/op"]; ba = m[c, P, base, "allocs/op"]
+			r = fns / bns
+			ok = 1; why = ""
+			if (maxr != "-" && r > maxr + 1e-9) { ok = 0; why = sprintf("time %.2fx > %sx", r, maxr) }
+			atarget = "-"
+			if (maxa == "joiner") {
+				n = c; sub(/.*callers=/, "", n)
+				start = m["Do/keys=distinct", P, "flight", "allocs/op"]
+				pj = (fa - start) / (n - 1); if (pj < 0) pj = 0
+				atarget = sprintf("%.2f/joiner (< 0.05)", pj)
+				if (pj >= 0.05) { ok = 0; why = why (why ? "; " : "") sprintf("%.2f allocs per joiner", pj) }
+			} else if (maxa != "-") {
+				atarget = "<= " maxa
+				if (fa > maxa + 1e-9) { ok = 0; why = why (why ? "; " : "") sprintf("%s allocs > %s", num(fa), maxa) }
+			}
+			verdict = (maxr == "-" && maxa == "-") ? "-" : (ok ? "pass" : "**miss**: " why)
+			label = c (np > 1 ? " (P=" P ")" : "")
+			printf "| %s | %s | `%s` | %s | %s | **%.2fx** | %s | %s | %s | %s | %s |\n", what, label, base, \
+				num(fns), num(bns), r, (maxr == "-" ? "-" : "<= " maxr "x"), num(fa), num(ba), atarget, verdict
+		}
+	}'
+}
+
+# --- the document ---------------------------------------------------------------
+write_doc() {
+	cat <<'EOF'
+# Performance
+
+flightkit's costs are measured, not claimed: every number here comes from the benchmarks in
+[`bench/group_bench_test.go`](../bench/group_bench_test.go), which run `flight.Group[string, int]`
+and its peers in the same process, through one harness. This file is generated by
+[`scripts/perf.sh`](../scripts/perf.sh); edit the template in the script, not this file.
+
+## How to run
+
+```sh
+scripts/perf.sh                       # all benchmarks, 10 runs each, then regenerate this file
+COUNT=6 scripts/perf.sh 'HotKey'      # a subset (a -bench regexp); benchstat needs >= 6 runs
+go -C bench test -run='^$' -bench=. -benchtime=1x    # the CI smoke run: every case once
+```
+
+To compare two versions of flight, run the benchmarks back to back on one machine and use
+`benchstat old.txt new.txt`; across machines or days the numbers do not compare.
+
+## What is measured
+
+Each implementation sits behind a small adapter (`bench/adapters_test.go`) that wraps the
+benchmark's function once, when it is built, so no iteration pays for an adapter:
+
+| `impl=` | what the adapter calls |
+| --- | --- |
+| `flight` | `Do`, `DoCtx`, `DoChan` of `flight.Group[string, int]` |
+| `xsync` | `golang.org/x/sync/singleflight`: `Do` and `DoChan`; its context form is the idiom users write, `DoChan` then `select` on the channel and `ctx.Done()` |
+| `xsync-do` | x/sync's `Do` in the context benchmarks: it ignores ctx and cannot detach, so it is the floor a context form is measured against |
+| `resenje` | `resenje.org/singleflight`: `Do(ctx, …)`, with `context.Background()` where a plain `Do` is asked for |
+| `tailscale` | `tailscale.com/util/singleflight`: `Do`, `DoChan`, and `DoChanContext` plus a `select` on `ctx.Done()` (its channel answers a cancelled last waiter only when the call ends) |
+
+| benchmark | one op is |
+| --- | --- |
+| `Do/keys=distinct` | one `Do` on a key nobody else wants: start and finish a call |
+| `DoParallel/keys=distinct`, `keys=one` | `Do` from every P at once, on keys of its own or all on one key |
+| `HotKey/callers=N` | N callers of `Do` released together against one key whose function returns only once all N have entered: one call and N-1 joiners. `ns/caller` is ns/op over N |
+| `DoCtx/ctx=…` | one context-form call on a distinct key: `cancel` reuses one cancellable context, `background` passes `context.Background()` (its `Done()` is nil), `cancel-watched` is `cancel` with a function that reads its context's `Done()`, as any function doing I/O with it would |
+| `CtxWaiters/callers=N` | `HotKey` through each context form, every caller with a cancellable context |
+| `Churn/waiters=64` | 64 callers join one call; their context is cancelled, all of them return, then the function finishes |
+| `DoChan/keys=distinct` | one `DoChan` and a receive |
+
+How to read the crowd cases (`HotKey`, `CtxWaiters`, `Churn`):
+
+- The callers are goroutines that live for the whole benchmark and are released by channel
+  tokens, so a round allocates nothing of its own; `allocs/op` is the starter's allocations plus
+  whatever the implementation allocates per joiner. Nothing sleeps: the function waits on a
+  counter that the last caller to enter signals.
+- A caller counts itself just before it calls in, so one still queued on the implementation's
+  lock when the function returns starts a second, instant call. The function yields a little
+  before returning to let such callers in; those that still miss are counted in
+  `extra-runs/op` (ideally 0; a few per op at 1024 callers when each joiner holds the lock
+  longer, as x/sync's `DoChan` does).
+- At 1024 callers a few allocations per op come from the runtime itself (the queues that
+  parked goroutines wait in are dropped at each GC and refilled), for every implementation.
+- `Churn` creates one cancellable context per op (about two allocations) and uses a new key per
+  op; both costs are the same for every implementation.
+EOF
+	echo
+	echo "## Last run"
+	echo
+	echo "| | |"
+	echo "| --- | --- |"
+	echo "| date | $(metaval date) |"
+	echo "| machine | $(metaval nproc) CPUs, $(metaval cpu) (\`$(sed -n 's/^cpu: //p' "$out" | head -n1 | sed 's/[[:space:]]*$//')\` as Go reports it) |"
+	echo "| OS | $(metaval kernel) |"
+	echo "| Go | $(metaval go) |"
+	echo "| command | \`$(metaval command)\` |"
+	echo "| benchstat | \`benchstat -col /impl $(basename "$out")\` |"
+	echo
+	echo "## flight against x/sync"
+	echo
+	echo "Medians of the run above. The ratio is flight's ns/op over the baseline's (\`xsync-do\`: x/sync's"
+	echo "plain \`Do\`; \`xsync\`: x/sync's own form of the same operation). The targets come from"
+	echo "issues 2 and 5; a miss on time alone within a few percent of the target may be noise, so check"
+	echo "the benchstat tables below, whose ± and p-values say how far a difference is significant."
+	echo
+	echo "| case | benchmark | baseline | flight ns/op | baseline ns/op | ratio | target | flight allocs/op | baseline allocs/op | alloc target | result |"
+	echo "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | --- | --- |"
+	ratio_table
+	echo
+	echo "## benchstat"
+	echo
+	echo "Columns are implementations; deltas are against \`flight\`, the first column."
+	echo
+	echo '```text'
+	benchstat_cmd -col /impl "$out" | sed 's/[[:space:]]*$//'
+	echo '```'
+}
+
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+write_doc >"$tmp"
+mv "$tmp" "$DOC"
+trap - EXIT
+echo "wrote $DOC from $out" >&2
