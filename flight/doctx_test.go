@@ -569,3 +569,19 @@ func TestGroupMixedWaiters(t *testing.T) {
 		require.Equal(t, int32(1), b.calls.Load())
 	})
 }
+
+// fn's context ends when fn returns, like a request's context after its
+// handler: work fn started with it stops, and its resources are freed.
+func TestGroupDoCtxFnContextEndsWithFn(t *testing.T) {
+	var g flight.Group[string, int]
+	var fnCtx context.Context
+	_, err, _ := g.DoCtx(t.Context(), "k", func(ctx context.Context) (int, error) {
+		fnCtx = ctx
+		requireLive(t, ctx, "while fn runs")
+		return 1, nil
+	})
+	require.NoError(t, err)
+	requireDone(t, fnCtx, "after fn returned")
+	require.ErrorIs(t, fnCtx.Err(), context.Canceled)
+	require.NotErrorIs(t, context.Cause(fnCtx), flight.ErrAbandoned, "a finished call was not abandoned")
+}
