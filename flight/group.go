@@ -113,7 +113,8 @@ func (g *Group[K, V]) DoChan(key K, fn func() (V, error)) <-chan Result[V] {
 // fn's context carries the values of the ctx that started the call for the
 // whole run, is not cancelled by any single waiter, and has no deadline unless
 // the group has [WithCallTimeout]. It is cancelled when fn returns, like a
-// request's context when its handler returns. fn runs on a new goroutine, except when
+// request's context when its handler returns (unless fn was given ctx
+// itself, as described next). fn runs on a new goroutine, except when
 // ctx can never end (ctx.Done() returns nil, as for [context.Background]):
 // then DoCtx runs fn on the calling goroutine, exactly like Do, including
 // its [runtime.Goexit] behaviour, and such a call is never abandoned since
