@@ -64,17 +64,10 @@ func (b *backend) query(ctx context.Context, proc int) (Value, error) {
 		return Value{}, err // never sent: no call
 	}
 	b.calls.Add(1)
-	// Take a free connection at once, or queue for one if the queue has room.
-	var queued bool
-	select {
-	case b.conns <- struct{}{}:
-	default:
-		if b.waiting.Add(1) > int64(b.cfg.Queue) {
-			b.waiting.Add(-1)
-			b.reject.Add(1)
-			return Value{}, errOverloaded
-		}
-		queued = true
+	queued, ok := b.admit()
+	if !ok {
+		b.reject.Add(1)
+		return Value{}, errOverloaded
 	}
 	b.inside.Add(1)
 	began := time.Since(b.start)
@@ -87,6 +80,37 @@ func (b *backend) query(ctx context.Context, proc int) (Value, error) {
 			return Value{}, err
 		}
 	}
+	return b.serve(ctx)
+}
+
+// admit takes a free connection, or else a place in the wait queue
+// (queued). It reports !ok when the queue is full and the caller rejected.
+func (b *backend) admit() (queued, ok bool) {
+	select {
+	case b.conns <- struct{}{}:
+		return false, true
+	default:
+	}
+	if b.waiting.Add(1) > int64(b.cfg.Queue) {
+		b.waiting.Add(-1)
+		return false, false
+	}
+	return true, true
+}
+
+// wait blocks a queued caller until a connection frees up or ctx ends.
+func (b *backend) wait(ctx context.Context) error {
+	defer b.waiting.Add(-1)
+	select {
+	case b.conns <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// serve runs the query on the connection the caller holds, and frees it.
+func (b *backend) serve(ctx context.Context) (Value, error) {
 	defer func() {
 		b.active.Add(-1)
 		<-b.conns
@@ -98,17 +122,6 @@ func (b *backend) query(ctx context.Context, proc int) (Value, error) {
 		return Value{Version: b.version.Add(1), Fetched: time.Now()}, nil
 	case <-ctx.Done():
 		return Value{}, ctx.Err()
-	}
-}
-
-// wait blocks a queued caller until a connection frees up or ctx ends.
-func (b *backend) wait(ctx context.Context) error {
-	defer b.waiting.Add(-1)
-	select {
-	case b.conns <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

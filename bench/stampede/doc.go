@@ -2,7 +2,8 @@
 // protecting the backend copes with it.
 //
 // A single hot key sits in a cache with a TTL while many clients, each with
-// its own deadline, keep reading it. When the key expires, every client that
+// its own deadline, keep reading it; a lookup takes a short round trip, as
+// to a cache server. When the key expires, every client that
 // misses could go to the backend: a simulated database with a lognormal
 // latency, a bounded connection pool, queries that slow down as the pool
 // fills, and a queue that rejects callers once it is full. The same workload

@@ -17,10 +17,10 @@ type Result struct {
 	// Expiries counts cache entries that a reader found expired, over all
 	// processes. XFetch keeps this near zero by refreshing early.
 	Expiries int64 `json:"expiries"`
-	// Early counts backend calls started while the process's cache was
-	// still fresh: XFetch's early refreshes, or duplicate calls by
-	// stragglers under the other schemes.
-	Early int64 `json:"early"`
+	// WhileFresh counts backend calls started while the process's cache was
+	// fresh: XFetch's early refreshes, or, under the other schemes,
+	// duplicate calls by stragglers (the "dup/early" column).
+	WhileFresh int64 `json:"calls_while_fresh"`
 	// PeakConcurrency is the most backend queries admitted at once (queued
 	// for a connection or running); PeakPerProc is the most from any one
 	// process.
@@ -54,7 +54,7 @@ func (r *sim) summarize(name string, elapsed time.Duration) Result {
 	}
 	for _, p := range r.procs {
 		res.Expiries += p.cache.expiries.Load()
-		res.Early += p.dup.Load()
+		res.WhileFresh += p.dup.Load()
 	}
 	var maxAge time.Duration
 	for _, c := range r.clients {

@@ -16,7 +16,7 @@ func writeTable(w io.Writer, cfg config, results []Result) error {
 	fmt.Fprintln(tw, "scheme\tcalls\trejected\texpiries\tcalls/expiry\tearly\tpeak\tpeak/proc\tsuccess\tretries\tp50\tp99\tmax\treq/s\t")
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%.2f%%\t%d\t%s\t%s\t%s\t%.0f\t\n",
-			r.Scheme, r.BackendCalls, r.Rejected, r.Expiries, perExpiry(r), r.Early,
+			r.Scheme, r.BackendCalls, r.Rejected, r.Expiries, perExpiry(r), r.WhileFresh,
 			r.PeakConcurrency, r.PeakPerProc, 100*r.SuccessRate, r.Retries,
 			fmtMS(r.P50), fmtMS(r.P99), fmtMS(r.Max), r.Throughput)
 	}

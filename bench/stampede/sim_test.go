@@ -65,8 +65,8 @@ func TestSchemes(t *testing.T) {
 		}
 	})
 	t.Run("flight-grace absorbs stragglers", func(t *testing.T) {
-		if r := res["flight-grace"]; r.Early != 0 {
-			t.Errorf("flight-grace: %d calls started while the cache was fresh, want 0", r.Early)
+		if r := res["flight-grace"]; r.WhileFresh != 0 {
+			t.Errorf("flight-grace: %d calls started while the cache was fresh, want 0", r.WhileFresh)
 		}
 	})
 	t.Run("lock-reject fails clients under load", func(t *testing.T) {
@@ -83,8 +83,8 @@ func TestSchemes(t *testing.T) {
 	})
 	t.Run("xfetch refreshes before expiry", func(t *testing.T) {
 		r := res["flight-xfetch"]
-		if r.Early == 0 || r.Expiries >= r.Early {
-			t.Errorf("flight-xfetch: %d early refreshes, %d expiries; want mostly early", r.Early, r.Expiries)
+		if r.WhileFresh == 0 || r.Expiries >= r.WhileFresh {
+			t.Errorf("flight-xfetch: %d early refreshes, %d expiries; want mostly early", r.WhileFresh, r.Expiries)
 		}
 	})
 }
@@ -127,13 +127,13 @@ func checkSane(t *testing.T, cfg config, r Result) {
 }
 
 // checkOnePerExpiry checks that, apart from stragglers (calls started while
-// the cache was already fresh again, counted in Early), a process makes at
+// the cache was already fresh again, counted in WhileFresh), a process makes at
 // most one backend call per expiry of its cache entry.
 func checkOnePerExpiry(t *testing.T, r Result) {
 	t.Helper()
-	if r.Expiries == 0 || r.BackendCalls-r.Early > r.Expiries {
+	if r.Expiries == 0 || r.BackendCalls-r.WhileFresh > r.Expiries {
 		t.Errorf("%s: %d backend calls (%d by stragglers) for %d expiries, want at most one per expiry",
-			r.Scheme, r.BackendCalls, r.Early, r.Expiries)
+			r.Scheme, r.BackendCalls, r.WhileFresh, r.Expiries)
 	}
 }
 
