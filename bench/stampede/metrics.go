@@ -21,6 +21,9 @@ type Result struct {
 	// fresh: XFetch's early refreshes, or, under the other schemes,
 	// duplicate calls by stragglers (the "dup/early" column).
 	WhileFresh int64 `json:"calls_while_fresh"`
+	// RetainedHits counts callers that a flight group served from a result
+	// it retained (flight-grace), without a backend call.
+	RetainedHits uint64 `json:"retained_hits"`
 	// PeakConcurrency is the most backend queries admitted at once (queued
 	// for a connection or running); PeakPerProc is the most from any one
 	// process.
@@ -55,6 +58,9 @@ func (r *sim) summarize(name string, elapsed time.Duration) Result {
 	for _, p := range r.procs {
 		res.Expiries += p.cache.expiries.Load()
 		res.WhileFresh += p.dup.Load()
+		if f, ok := p.get.(interface{ hits() uint64 }); ok {
+			res.RetainedHits += f.hits()
+		}
 	}
 	var maxAge time.Duration
 	for _, c := range r.clients {

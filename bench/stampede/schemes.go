@@ -132,6 +132,9 @@ func (f *flightGet) get(ctx context.Context, _ *rand.Rand) (Value, error) {
 
 func (f *flightGet) inFlight() int { return f.g.InFlight() }
 
+// hits counts callers that flight served from a retained outcome.
+func (f *flightGet) hits() uint64 { return f.g.Stats().Hits }
+
 // xfetch adds probabilistic early recomputation (Vattani, Chierichetti and
 // Lowenstein, "Optimal Probabilistic Cache Stampede Prevention", VLDB 2015)
 // to flight: a reader recomputes a fresh entry when
