@@ -13,7 +13,7 @@ func writeTable(w io.Writer, cfg config, results []Result) error {
 	fmt.Fprintf(w, "%d clients, %d proc(s), %v per scheme, TTL %v, cache lookup %v, deadline %v; backend %v median, pool %d, queue %d\n\n",
 		cfg.Clients, cfg.Procs, cfg.Duration, cfg.TTL, cfg.CacheLatency, cfg.Deadline, cfg.Latency, cfg.Pool, cfg.Queue)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scheme\tcalls\trejected\texpiries\tcalls/expiry\tearly\tpeak\tpeak/proc\tsuccess\tretries\tp50\tp99\tmax\treq/s\t")
+	fmt.Fprintln(tw, "scheme\tcalls\trejected\texpiries\tcalls/expiry\tdup/early\tpeak\tpeak/proc\tsuccess\tretries\tp50\tp99\tmax\treq/s\t")
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%.2f%%\t%d\t%s\t%s\t%s\t%.0f\t\n",
 			r.Scheme, r.BackendCalls, r.Rejected, r.Expiries, perExpiry(r), r.WhileFresh,
