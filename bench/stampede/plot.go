@@ -147,13 +147,13 @@ func latencyPlot(cfg config, results []Result) *plot.Plot {
 	p.Legend.Top, p.Legend.Left = false, true
 	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), vg.Points(6)
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
-	minY := 1.0
+	minX, minY := math.Inf(1), 1.0
 	for i, r := range results {
 		pts := ccdf(r.Latencies)
 		if len(pts) == 0 {
 			continue
 		}
-		minY = min(minY, pts[len(pts)-1].Y)
+		minX, minY = min(minX, pts[0].X), min(minY, pts[len(pts)-1].Y)
 		l, err := plotter.NewLine(pts)
 		if err != nil {
 			continue
@@ -164,7 +164,10 @@ func latencyPlot(cfg config, results []Result) *plot.Plot {
 		p.Add(l)
 		p.Legend.Add(r.Scheme, l)
 	}
-	p.X.Min, p.Y.Min, p.Y.Max = latencyFloor, minY, 1
+	if !math.IsInf(minX, 1) {
+		p.X.Min = math.Pow(10, math.Floor(math.Log10(minX))) // a whole decade
+	}
+	p.Y.Min, p.Y.Max = minY, 1
 	p.Add(plotter.NewGrid(), deadlineLine(ms(cfg.Deadline), minY))
 	return p
 }
