@@ -58,10 +58,10 @@ func BenchmarkDoParallel(b *testing.B) {
 // BenchmarkHotKey releases n callers of Do together against one key whose
 // function returns only once all of them have entered: one call, n-1 joiners
 // per op. allocs/op beyond the starter's are the joiners'; ns/caller is the
-// time of an op over n.
+// time of an op over n. impl=floor is the harness alone.
 func BenchmarkHotKey(b *testing.B) {
 	for _, n := range crowdSizes {
-		runImpls(b, impls, "callers="+strconv.Itoa(n), func(b *testing.B, mk func(work) group) {
+		runImpls(b, crowdImpls, "callers="+strconv.Itoa(n), func(b *testing.B, mk func(work) group) {
 			var g group
 			c := newCrowd(n, func(_ context.Context, key string) { g.do(key) })
 			defer c.stop()
@@ -121,10 +121,11 @@ func BenchmarkDoCtx(b *testing.B) {
 }
 
 // BenchmarkCtxWaiters is BenchmarkHotKey through each context form, every
-// caller with a cancellable context (shared, never cancelled).
+// caller with a cancellable context (shared, never cancelled). impl=floor is
+// the harness alone.
 func BenchmarkCtxWaiters(b *testing.B) {
 	for _, n := range crowdSizes {
-		runImpls(b, impls, "callers="+strconv.Itoa(n), func(b *testing.B, mk func(work) group) {
+		runImpls(b, crowdImpls, "callers="+strconv.Itoa(n), func(b *testing.B, mk func(work) group) {
 			var g group
 			c := newCrowd(n, func(ctx context.Context, key string) { g.doCtx(ctx, key) })
 			defer c.stop()

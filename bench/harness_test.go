@@ -51,6 +51,12 @@ var impls = []impl{
 // the cost floor of a call.
 var ctxImpls = append(impls[:len(impls):len(impls)], impl{"xsync-do", newXSyncDo})
 
+// crowdImpls adds the harness's own cost to the crowd benchmarks: floor
+// calls the function directly, with no duplicate suppression, so only the
+// round's first caller waits in it. What an implementation costs per caller
+// above floor is what it adds to a stampede.
+var crowdImpls = append(impls[:len(impls):len(impls)], impl{"floor", newFloor})
+
 // chanImpls are the implementations with DoChan.
 var chanImpls = func() []impl {
 	var out []impl
@@ -234,7 +240,16 @@ func TestHarness(t *testing.T) {
 			if im.name != "xsync-do" {
 				ctx, cancel := context.WithCancel(t.Context())
 				cancel()
-				blocked := func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, ctx.Err() }
+				// x/sync's fn gets no context to watch: release ends it.
+				release := make(chan struct{})
+				defer close(release)
+				blocked := func(ctx context.Context) (int, error) {
+					select {
+					case <-release:
+					case <-ctx.Done():
+					}
+					return 0, ctx.Err()
+				}
 				if _, err := im.make(blocked).doCtx(ctx, "k"); err != context.Canceled {
 					t.Fatalf("doCtx with a cancelled ctx: %v", err)
 				}
