@@ -56,6 +56,7 @@ else
 		echo "nproc: $(nproc)"
 		echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 		echo "go: $(go version)"
+		echo "flight: $(git log -1 --format=%h -- flight go.mod)$(git diff --quiet HEAD -- flight go.mod || echo ' with uncommitted changes')"
 		echo "kernel: $(uname -sr)"
 		echo "command: go -C bench test -run='^\$' -bench='$BENCH' -count=$COUNT${*:+ $*}"
 	} >"$meta"
@@ -112,25 +113,46 @@ DoChan/keys=distinct|xsync|1.0|-|DoChan, distinct keys
 EOF
 }
 
+# pvalues prints "case<TAB>procs<TAB>impl<TAB>p" from benchstat's sec/op table:
+# the p-value of each implementation's difference from flight.
+pvalues() {
+	benchstat_cmd -format csv -col /impl "$out" 2>/dev/null | awk -F ',' -v OFS='\t' '
+	/^,/ && !hdr { for (i = 2; i <= NF; i++) if ($i != "") impl[i] = $i; hdr = 1; next }
+	/^,/ { next }
+	hdr && $0 == "" { exit }
+	hdr && $1 != "geomean" {
+		name = $1; procs = 1
+		if (match(name, /-[0-9]+$/)) { procs = substr(name, RSTART + 1); name = substr(name, 1, RSTART - 1) }
+		for (i in impl) if ($(i + 3) ~ /^p=/) { p = $(i + 3); sub(/^p=/, "", p); sub(/ .*/, "", p); print name, procs, impl[i], p }
+	}'
+}
+
 ratio_table() {
-	{ medians; echo "--"; targets; } | awk -F '\t' '
+	{ medians; echo "--"; pvalues | sed 's/^/P\t/'; echo "--"; targets; } | awk -F '\t' '
 	function num(x) { return x >= 100 ? sprintf("%.0f", x) : sprintf("%.3g", x) }
-	$0 == "--" { FS = "|"; next }
-	FS == "\t" {
+	$0 == "--" { if (++sect == 2) FS = "|"; next }
+	sect == 1 { pv[$2, $3, $4] = $5; next }
+	sect == 0 {
 		m[$1, $2, $3, $4] = $5
 		if (!(($2) in seenp)) { seenp[$2] = 1; procs[++np] = $2 }
 		next
 	}
 	{
 		c = $1; base = $2; maxr = $3; maxa = $4; what = $5
-		for (p = 1; p <= np; p++) {
-			P = procs[p]
+		for (k = 1; k <= np; k++) {
+			P = procs[k]
 			if (!((c, P, "flight", "ns/op") in m) || !((c, P, base, "ns/op") in m)) continue
 			fns = m[c, P, "flight", "ns/op"]; bns = m[c, P, base, "ns/op"]
 			fa = m[c, P, "flight", "allocs/op"]; ba = m[c, P, base, "allocs/op"]
 			r = fns / bns
 			ok = 1; why = ""
-			if (maxr != "-" && r > maxr + 1e-9) { ok = 0; why = sprintf("time %.2fx > %sx", r, maxr) }
+			pval = ((c, P, base) in pv) ? pv[c, P, base] : ""
+			note = ""
+			if (maxr != "-" && r > maxr + 1e-9) {
+				if (maxr == "1.0" && pval != "" && pval + 0 >= 0.05)
+					note = " (not significantly slower)"
+				else { ok = 0; why = sprintf("time %.2fx > %sx", r, maxr) }
+			}
 			atarget = "-"
 			if (maxa == "joiner") {
 				n = c; sub(/.*callers=/, "", n)
@@ -142,10 +164,15 @@ ratio_table() {
 				atarget = "<= " maxa
 				if (fa > maxa + 1e-9) { ok = 0; why = why (why ? "; " : "") sprintf("%s allocs > %s", num(fa), maxa) }
 			}
-			verdict = (maxr == "-" && maxa == "-") ? "-" : (ok ? "pass" : "**miss**: " why)
+			verdict = (maxr == "-" && maxa == "-") ? "-" : (ok ? "pass" note : "**miss**: " why)
 			label = c (np > 1 ? " (P=" P ")" : "")
-			printf "| %s | %s | `%s` | %s | %s | **%.2fx** | %s | %s | %s | %s | %s |\n", what, label, base, \
-				num(fns), num(bns), r, (maxr == "-" ? "-" : "<= " maxr "x"), num(fa), num(ba), atarget, verdict
+			net = "-"
+			if ((c, P, "floor", "ns/op") in m) {
+				fl = m[c, P, "floor", "ns/op"]
+				if (bns > fl) net = sprintf("%.2fx", (fns - fl) / (bns - fl))
+			}
+			printf "| %s | %s | `%s` | %s | %s | **%.2fx** | %s | %s | %s | %s | %s | %s | %s |\n", what, label, base, \
+				num(fns), num(bns), r, (pval == "" ? "-" : pval), net, (maxr == "-" ? "-" : "<= " maxr "x"), num(fa), num(ba), atarget, verdict
 		}
 	}'
 }
@@ -165,6 +192,7 @@ and its peers in the same process, through one harness. This file is generated b
 ```sh
 scripts/perf.sh                       # all benchmarks, 10 runs each, then regenerate this file
 COUNT=6 scripts/perf.sh 'HotKey'      # a subset (a -bench regexp); benchstat needs >= 6 runs
+INPUT=bench/out/latest.txt scripts/perf.sh           # no run: regenerate from a saved one
 go -C bench test -run='^$' -bench=. -benchtime=1x    # the CI smoke run: every case once
 ```
 
@@ -183,6 +211,7 @@ benchmark's function once, when it is built, so no iteration pays for an adapter
 | `xsync-do` | x/sync's `Do` in the context benchmarks: it ignores ctx and cannot detach, so it is the floor a context form is measured against |
 | `resenje` | `resenje.org/singleflight`: `Do(ctx, …)`, with `context.Background()` where a plain `Do` is asked for |
 | `tailscale` | `tailscale.com/util/singleflight`: `Do`, `DoChan`, and `DoChanContext` plus a `select` on `ctx.Done()` (its channel answers a cancelled last waiter only when the call ends) |
+| `floor` | no implementation: every caller runs the function itself, so the crowd benchmarks measure the harness alone (its `extra-runs/op` is N-1 by construction) |
 
 | benchmark | one op is |
 | --- | --- |
@@ -204,7 +233,8 @@ How to read the crowd cases (`HotKey`, `CtxWaiters`, `Churn`):
   lock when the function returns starts a second, instant call. The function yields a little
   before returning to let such callers in; those that still miss are counted in
   `extra-runs/op` (ideally 0; a few per op at 1024 callers when each joiner holds the lock
-  longer, as x/sync's `DoChan` does).
+  longer, as x/sync's `DoChan` does). benchstat prints this count with SI prefixes: `2.3m` is
+  0.0023 extra runs per op.
 - At 1024 callers a few allocations per op come from the runtime itself (the queues that
   parked goroutines wait in are dropped at each GC and refilled), for every implementation.
 - `Churn` creates one cancellable context per op (about two allocations) and uses a new key per
@@ -219,18 +249,23 @@ EOF
 	echo "| machine | $(metaval nproc) CPUs, $(metaval cpu) (\`$(sed -n 's/^cpu: //p' "$out" | head -n1 | sed 's/[[:space:]]*$//')\` as Go reports it) |"
 	echo "| OS | $(metaval kernel) |"
 	echo "| Go | $(metaval go) |"
+	echo "| flight at | $(metaval flight) |"
 	echo "| command | \`$(metaval command)\` |"
 	echo "| benchstat | \`benchstat -col /impl $(basename "$out")\` |"
 	echo
 	echo "## flight against x/sync"
 	echo
-	echo "Medians of the run above. The ratio is flight's ns/op over the baseline's (\`xsync-do\`: x/sync's"
-	echo "plain \`Do\`; \`xsync\`: x/sync's own form of the same operation). The targets come from"
-	echo "issues 2 and 5; a miss on time alone within a few percent of the target may be noise, so check"
-	echo "the benchstat tables below, whose ± and p-values say how far a difference is significant."
+	cat <<'EOF'
+Medians of the run above. The ratio is flight's ns/op over the baseline's (`xsync-do`: x/sync's
+plain `Do`; `xsync`: x/sync's own form of the same operation); `p` is benchstat's p-value for
+that difference (below 0.05: significant). A `<= 1.0x` target counts as met when flight is not
+significantly slower. `net of floor` is the same ratio after subtracting `impl=floor`, the
+harness alone, from both: what each implementation adds on top of waking the callers. The
+targets come from issues 2 and 5 and apply to the ratio, not to the net ratio.
+EOF
 	echo
-	echo "| case | benchmark | baseline | flight ns/op | baseline ns/op | ratio | target | flight allocs/op | baseline allocs/op | alloc target | result |"
-	echo "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | --- | --- |"
+	echo "| case | benchmark | baseline | flight ns/op | baseline ns/op | ratio | p | net of floor | target | flight allocs/op | baseline allocs/op | alloc target | result |"
+	echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | --- |"
 	ratio_table
 	echo
 	echo "## benchstat"
