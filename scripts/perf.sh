@@ -5,6 +5,10 @@
 #
 #   scripts/perf.sh                      every benchmark, COUNT=10 runs each
 #   COUNT=6 scripts/perf.sh              fewer runs (benchstat needs 6 or more)
+#   COUNT=1 ROUNDS=8 scripts/perf.sh     8 rounds of go test -count=1, appended: each
+#                                        benchmark's samples are spread over the whole
+#                                        run, so a noisy neighbour for a few seconds
+#                                        skews one sample of each, not all of one
 #   scripts/perf.sh 'HotKey|CtxWaiters'  only benchmarks matching a -bench regexp
 #   scripts/perf.sh . -cpu=1,2           extra flags go to go test
 #   INPUT=bench/out/x.txt scripts/perf.sh
@@ -18,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 COUNT="${COUNT:-10}"
+ROUNDS="${ROUNDS:-1}"
 BENCH="${1:-.}"
 shift || true
 BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da
@@ -58,10 +63,15 @@ else
 		echo "go: $(go version)"
 		echo "flight: $(git log -1 --format=%h -- flight go.mod)$(git diff --quiet HEAD -- flight go.mod || echo ' with uncommitted changes')"
 		echo "kernel: $(uname -sr)"
-		echo "command: go -C bench test -run='^\$' -bench='$BENCH' -count=$COUNT${*:+ $*}"
+		rounds=""
+		[ "$ROUNDS" -gt 1 ] && rounds="$ROUNDS rounds of "
+		echo "command: ${rounds}go -C bench test -run='^\$' -bench='$BENCH' -count=$COUNT${*:+ $*}"
 	} >"$meta"
 	echo "running: $(metaval command) > $out" >&2
-	"${cmd[@]}" | tee "$out" >&2
+	: >"$out"
+	for ((round = 1; round <= ROUNDS; round++)); do
+		"${cmd[@]}" | tee -a "$out" >&2
+	done
 	cp "$out" bench/out/latest.txt
 	cp "$meta" bench/out/latest.meta
 fi
@@ -192,9 +202,15 @@ and its peers in the same process, through one harness. This file is generated b
 ```sh
 scripts/perf.sh                       # all benchmarks, 10 runs each, then regenerate this file
 COUNT=6 scripts/perf.sh 'HotKey'      # a subset (a -bench regexp); benchstat needs >= 6 runs
+COUNT=1 ROUNDS=8 scripts/perf.sh      # interleaved: 8 rounds of -count=1 (see below)
 INPUT=bench/out/latest.txt scripts/perf.sh           # no run: regenerate from a saved one
 go -C bench test -run='^$' -bench=. -benchtime=1x    # the CI smoke run: every case once
 ```
+
+On a shared or busy machine prefer `ROUNDS`: with `-count=N` the N samples of one benchmark are
+taken back to back, so whatever else runs during those seconds shifts all of them the same way and
+benchstat reports the shift as significant (one such run showed flight 1.13x slower than x/sync with
+64 context waiters; rounds of the same code gave 0.79x).
 
 To compare two versions of flight, run the benchmarks back to back on one machine and use
 `benchstat old.txt new.txt`; across machines or days the numbers do not compare.
