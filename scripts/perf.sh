@@ -8,7 +8,8 @@
 #   COUNT=1 ROUNDS=8 scripts/perf.sh     8 rounds of go test -count=1, appended: each
 #                                        benchmark's samples are spread over the whole
 #                                        run, so a noisy neighbour for a few seconds
-#                                        skews one sample of each, not all of one
+#                                        skews one sample of each, not all of one (the
+#                                        test binary is built once for all rounds)
 #   scripts/perf.sh 'HotKey|CtxWaiters'  only benchmarks matching a -bench regexp
 #   scripts/perf.sh . -cpu=1,2           extra flags go to go test
 #   INPUT=bench/out/x.txt scripts/perf.sh
@@ -69,9 +70,29 @@ else
 	} >"$meta"
 	echo "running: $(metaval command) > $out" >&2
 	: >"$out"
-	for ((round = 1; round <= ROUNDS; round++)); do
-		"${cmd[@]}" | tee -a "$out" >&2
-	done
+	if [ "$ROUNDS" -le 1 ]; then
+		"${cmd[@]}" | tee "$out" >&2
+	else
+		# Build once, so that every round measures the same code even when
+		# someone edits flight/ while the rounds run.
+		bin="$PWD/bench/out/bench-$stamp.test"
+		trap 'rm -f "$bin"' EXIT
+		go -C bench test -c -o "$bin"
+		targs=(-test.run='^$' "-test.bench=$BENCH" "-test.count=$COUNT")
+		for a in "$@"; do
+			case "$a" in
+			-test.*) targs+=("$a") ;;
+			--*) targs+=("-test.${a#--}") ;;
+			-*) targs+=("-test.${a#-}") ;;
+			*) targs+=("$a") ;;
+			esac
+		done
+		for ((round = 1; round <= ROUNDS; round++)); do
+			(cd bench && "$bin" "${targs[@]}") | tee -a "$out" >&2
+		done
+		rm -f "$bin"
+		trap - EXIT
+	fi
 	cp "$out" bench/out/latest.txt
 	cp "$meta" bench/out/latest.meta
 fi
@@ -236,7 +257,7 @@ benchmark's function once, when it is built, so no iteration pays for an adapter
 | `HotKey/callers=N` | N callers of `Do` released together against one key whose function returns only once all N have entered: one call and N-1 joiners. `ns/caller` is ns/op over N |
 | `DoCtx/ctx=…` | one context-form call on a distinct key: `cancel` reuses one cancellable context, `background` passes `context.Background()` (its `Done()` is nil), `cancel-watched` is `cancel` with a function that reads its context's `Done()`, as any function doing I/O with it would |
 | `CtxWaiters/callers=N` | `HotKey` through each context form, every caller with a cancellable context |
-| `Churn/waiters=64` | 64 callers join one call; their context is cancelled, all of them return, then the function finishes |
+| `Churn/waiters=64` | 64 callers join one call; their context is cancelled, all of them return, then the function finishes (it waits for the harness or for its own context, so an implementation that cancels it when every waiter has left also pays for building that context) |
 | `DoChan/keys=distinct` | one `DoChan` and a receive |
 
 How to read the crowd cases (`HotKey`, `CtxWaiters`, `Churn`):
@@ -251,8 +272,8 @@ How to read the crowd cases (`HotKey`, `CtxWaiters`, `Churn`):
   `extra-runs/op` (ideally 0; a few per op at 1024 callers when each joiner holds the lock
   longer, as x/sync's `DoChan` does). benchstat prints this count with SI prefixes: `2.3m` is
   0.0023 extra runs per op.
-- At 1024 callers a few allocations per op come from the runtime itself (the queues that
-  parked goroutines wait in are dropped at each GC and refilled), for every implementation.
+- At 1024 callers a few allocations per op come from the runtime itself (its cache of
+  wait-queue entries, sudogs, is emptied at each GC and refilled), for every implementation.
 - `Churn` creates one cancellable context per op (about two allocations) and uses a new key per
   op; both costs are the same for every implementation.
 EOF
