@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -146,4 +147,13 @@ func pending[T any](t *testing.T, ch <-chan T) {
 func requireRest[K comparable, V any](t *testing.T, l *batch.Loader[K, V]) {
 	t.Helper()
 	require.Empty(t, batch.Rest(l), "the loader must be at rest")
+}
+
+// settle waits, inside a synctest bubble, until every goroutine is blocked
+// (the fetches that were answered have returned), then checks B7 as
+// requireRest does.
+func settle[K comparable, V any](t *testing.T, l *batch.Loader[K, V]) {
+	t.Helper()
+	synctest.Wait()
+	requireRest(t, l)
 }

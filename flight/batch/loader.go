@@ -18,12 +18,12 @@ type Loader[K comparable, V any] struct {
 	cfg   config         // read-only after New
 
 	mu      sync.Mutex
-	keys    map[K]slot[K, V]       // keys pending, in flight or retained
-	open    *batch[K, V]           // the batch taking new keys, without partitions
+	keys    map[K]slot[K, V]        // keys pending, in flight or retained
+	open    *batch[K, V]            // the batch taking new keys, without partitions
 	parts   map[string]*batch[K, V] // the batch taking new keys, per partition
 	queue   []*batch[K, V]          // batches waiting for a fetch slot, oldest first
-	running int                    // fetch slots taken: batches starting or running
-	timers  int                    // window and retention timers pending
+	running int                     // fetch slots taken: batches starting or running
+	timers  int                     // window and retention timers pending
 }
 
 // New returns a Loader that fetches with fetch, configured by opts.

@@ -95,7 +95,7 @@ func TestLoaderJoin(t *testing.T) {
 		require.NoError(t, rs.Err())
 		assert.Equal(t, []string{"v2", "v3", "v1"}, []string{rs[0].Val, rs[1].Val, rs[2].Val})
 		g.none(t)
-		requireRest(t, l)
+		settle(t, l)
 	})
 }
 
@@ -113,7 +113,7 @@ func TestLoaderJoinPending(t *testing.T) {
 		c.found()
 		assert.Equal(t, "v1", recv(t, a).v)
 		assert.NoError(t, recv(t, b).res.Err())
-		requireRest(t, l)
+		settle(t, l)
 	})
 }
 
@@ -142,6 +142,6 @@ func TestAnchorDuplicateKeys(t *testing.T) {
 			require.NoError(t, o.res.Err())
 		}
 		assert.Equal(t, int32(1), calls.Load(), "one window, one fetch")
-		requireRest(t, l)
+		settle(t, l)
 	})
 }
