@@ -133,16 +133,6 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 	}
 }
 
-// pending checks that nothing has arrived on ch yet.
-func pending[T any](t *testing.T, ch <-chan T) {
-	t.Helper()
-	select {
-	case v := <-ch:
-		require.FailNow(t, "arrived too early", "%+v", v)
-	default:
-	}
-}
-
 // requireRest checks B7: l holds no key, batch, slot or timer.
 func requireRest[K comparable, V any](t *testing.T, l *batch.Loader[K, V]) {
 	t.Helper()
