@@ -46,13 +46,13 @@ type entry[K comparable, V any] struct {
 	// The outcome, written by the goroutine that ran fetch before the
 	// batch's done channel closes and its state becomes done; read after
 	// either.
-	val   V
-	err   error
-	until time.Time // end of the retention window; zero: not retained
+	val V
+	err error
 
 	// Guarded by Loader.mu.
 	waiters int  // callers waiting; each duplicate of a LoadMany counts
 	dropped bool // every waiter left before the fetch; not fetched
+	mapped  bool // Loader.keys[key] locates this entry
 }
 
 // batch is one fetch: the keys it collects, then its outcome.
@@ -72,9 +72,12 @@ type batch[K comparable, V any] struct {
 	keys []K
 	ctx  flightctx.Shared // fetch's context; the loader holds its one reference
 
-	// How fetch ended, written before done closes.
+	// How fetch ended, written before done closes, with the end of each
+	// entry's retention window (zero: not kept), made only when the
+	// forget policy keeps an entry.
 	panic  *flight.PanicError
 	goexit bool
+	until  []time.Time
 
 	// Room for the first key, so a batch of one needs no more allocations.
 	one    [1]entry[K, V]
@@ -91,8 +94,9 @@ func (s slot[K, V]) entry() *entry[K, V] { return &s.b.ents[s.i] }
 
 // acquire adds one waiter for key and returns its entry: a pending or
 // running one for key, a retained one, or a new one in key's partition's open
-// batch. l.mu must be held.
-func (l *Loader[K, V]) acquire(ctx context.Context, key K, part string) slot[K, V] {
+// batch. want is how many keys the caller is about to add, counting this one,
+// so that a batch grows once for a LoadMany. l.mu must be held.
+func (l *Loader[K, V]) acquire(ctx context.Context, key K, part string, want int) slot[K, V] {
 	if s, ok := l.keys[key]; ok {
 		e := s.entry()
 		if s.b.state != done {
@@ -102,14 +106,20 @@ func (l *Loader[K, V]) acquire(ctx context.Context, key K, part string) slot[K, 
 			e.waiters++
 			return s
 		}
-		if time.Now().Before(e.until) {
+		if time.Now().Before(s.b.until[s.i]) {
 			return s // retained: not a waiter, nothing to leave
 		}
 		l.unkeep(s)
 	}
 	b := l.openBatch(ctx, part)
+	if len(b.ents) == cap(b.ents) && want > 1 {
+		if room := l.cfg.maxBatch - b.live; room > 0 && room < want {
+			want = room
+		}
+		b.ents = slices.Grow(b.ents, want)
+	}
 	s := slot[K, V]{b, len(b.ents)}
-	b.ents = append(b.ents, entry[K, V]{key: key, waiters: 1})
+	b.ents = append(b.ents, entry[K, V]{key: key, waiters: 1, mapped: true})
 	b.live++
 	l.keys[key] = s
 	if l.cfg.maxBatch > 0 && b.live >= l.cfg.maxBatch {
@@ -162,9 +172,10 @@ func (l *Loader[K, V]) unopen(b *batch[K, V]) {
 	}
 }
 
-// dispatch hands a batch whose collection ended to a fetch slot: a new
-// goroutine takes it, or, with every slot taken, it queues and keeps
-// collecting. l.mu must be held.
+// dispatch hands a batch whose collection ended to a fetch slot, or, with
+// every slot taken, queues it, and it keeps collecting. A batch that gets a
+// slot is started by [Loader.unlock], after the lock is released, so that its
+// goroutine does not wake only to wait for the lock. l.mu must be held.
 func (l *Loader[K, V]) dispatch(b *batch[K, V]) {
 	if l.cfg.maxFetch > 0 && l.running >= l.cfg.maxFetch {
 		b.state = queued
@@ -173,7 +184,24 @@ func (l *Loader[K, V]) dispatch(b *batch[K, V]) {
 	}
 	l.running++
 	b.state = starting
-	go l.run(b)
+	l.spawn = append(l.spawn, b)
+}
+
+// unlock releases l.mu and starts a goroutine for each batch dispatched
+// under it. Every caller of acquire unlocks with it.
+func (l *Loader[K, V]) unlock() {
+	if len(l.spawn) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	var buf [4]*batch[K, V]
+	starts := append(buf[:0], l.spawn...)
+	clear(l.spawn)
+	l.spawn = l.spawn[:0]
+	l.mu.Unlock()
+	for _, b := range starts {
+		go l.run(b)
+	}
 }
 
 // full closes b, which has reached MaxBatch, to new keys, and dispatches it
@@ -216,9 +244,7 @@ func (l *Loader[K, V]) leave(s slot[K, V]) {
 		panic("batch: internal error: waiter left an abandoned batch")
 	}
 	e.dropped = true
-	if l.keys[e.key] == s {
-		delete(l.keys, e.key)
-	}
+	l.unmap(e)
 	if b.live > 0 {
 		return
 	}
@@ -242,11 +268,17 @@ func (l *Loader[K, V]) leave(s slot[K, V]) {
 func (l *Loader[K, V]) abandon(b *batch[K, V]) {
 	b.state = abandoned
 	for i := range b.ents {
-		if e := &b.ents[i]; !e.dropped && l.keys[e.key] == (slot[K, V]{b, i}) {
-			delete(l.keys, e.key)
-		}
+		l.unmap(&b.ents[i])
 	}
 	b.ctx.Release()
+}
+
+// unmap removes e's key from Loader.keys if it locates e. l.mu must be held.
+func (l *Loader[K, V]) unmap(e *entry[K, V]) {
+	if e.mapped {
+		delete(l.keys, e.key)
+		e.mapped = false
+	}
 }
 
 // take gives the fetch slot held by the caller to b, or, when b has lost

@@ -22,6 +22,7 @@ type Loader[K comparable, V any] struct {
 	open    *batch[K, V]            // the batch taking new keys, without partitions
 	parts   map[string]*batch[K, V] // the batch taking new keys, per partition
 	queue   []*batch[K, V]          // batches waiting for a fetch slot, oldest first
+	spawn   []*batch[K, V]          // batches dispatched; started by unlock
 	running int                     // fetch slots taken: batches starting or running
 	timers  int                     // window and retention timers pending
 }
@@ -80,8 +81,8 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 		part = l.part(key)
 	}
 	l.mu.Lock()
-	s := l.acquire(ctx, key, part)
-	l.mu.Unlock()
+	s := l.acquire(ctx, key, part, 1)
+	l.unlock()
 
 	select {
 	case <-s.b.done:
@@ -154,21 +155,25 @@ func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) Results[K, V] {
 		if parts != nil {
 			part = parts[i]
 		}
-		slots[i] = l.acquire(ctx, k, part)
+		slots[i] = l.acquire(ctx, k, part, len(keys)-i)
 	}
-	l.mu.Unlock()
+	l.unlock()
 	return l.waitMany(ctx, slots, res)
 }
 
 // waitMany waits for the outcome of every slot, filling res.
 func (l *Loader[K, V]) waitMany(ctx context.Context, slots []slot[K, V], res Results[K, V]) Results[K, V] {
 	done := ctx.Done()
+	var prev *batch[K, V] // done; keys of one batch are usually adjacent
 	for i, s := range slots {
-		select {
-		case <-s.b.done:
-		case <-done:
-			l.detachMany(slots[i:], res[i:], ctx.Err())
-			return res
+		if s.b != prev {
+			select {
+			case <-s.b.done:
+				prev = s.b
+			case <-done:
+				l.detachMany(slots[i:], res[i:], ctx.Err())
+				return res
+			}
 		}
 		if s.b.panic != nil {
 			l.detachMany(slots[i+1:], nil, nil)
@@ -231,6 +236,6 @@ func (l *Loader[K, V]) Forget(key K) {
 	case done:
 		l.unkeep(s)
 	case running:
-		delete(l.keys, key)
+		l.unmap(s.entry())
 	}
 }

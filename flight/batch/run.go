@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"runtime"
 	"time"
 
 	"github.com/flightkit/flightkit/flight"
@@ -11,6 +12,7 @@ import (
 // run is the goroutine dispatch starts for b, holding a fetch slot for it.
 // Keys may join b until run takes the lock and seals it.
 func (l *Loader[K, V]) run(b *batch[K, V]) {
+	runtime.Gosched()
 	l.mu.Lock()
 	b = l.take(b)
 	l.mu.Unlock()
@@ -111,17 +113,17 @@ func (l *Loader[K, V]) finish(b *batch[K, V], m map[K]V, err error) (next *batch
 	var last time.Time
 	for i := range b.ents {
 		e := &b.ents[i]
-		if e.dropped || l.keys[e.key] != (slot[K, V]{b, i}) {
+		if !e.mapped {
 			continue
 		}
-		if keep && !wasAbandoned && e.waiters > 0 && !e.until.IsZero() {
+		if keep && !wasAbandoned && e.waiters > 0 && !b.until[i].IsZero() {
 			b.kept++
-			if e.until.After(last) {
-				last = e.until
+			if b.until[i].After(last) {
+				last = b.until[i]
 			}
 			continue
 		}
-		delete(l.keys, e.key)
+		l.unmap(e)
 	}
 	if b.kept > 0 {
 		b.timer = time.AfterFunc(time.Until(last), func() { l.expire(b) })
@@ -168,8 +170,9 @@ func (l *Loader[K, V]) outcomes(b *batch[K, V], m map[K]V, err error) (keep bool
 		if d := p.Retain(e.err); d > 0 {
 			if now.IsZero() {
 				now = time.Now()
+				b.until = make([]time.Time, len(b.ents))
 			}
-			e.until = now.Add(d)
+			b.until[i] = now.Add(d)
 			keep = true
 		}
 	}
@@ -193,9 +196,7 @@ func (l *Loader[K, V]) expire(b *batch[K, V]) {
 	}
 	b.timer = nil
 	for i := range b.ents {
-		if e := &b.ents[i]; l.keys[e.key] == (slot[K, V]{b, i}) {
-			delete(l.keys, e.key)
-		}
+		l.unmap(&b.ents[i])
 	}
 	b.kept = 0
 }
@@ -203,7 +204,7 @@ func (l *Loader[K, V]) expire(b *batch[K, V]) {
 // unkeep evicts the retained entry s, stopping its batch's retention timer
 // when it was the last one kept. l.mu must be held.
 func (l *Loader[K, V]) unkeep(s slot[K, V]) {
-	delete(l.keys, s.entry().key)
+	l.unmap(s.entry())
 	if s.b.kept--; s.b.kept == 0 {
 		l.stopTimer(s.b)
 	}
