@@ -303,12 +303,18 @@ func (m *groupModel) call(t mTB, key string, kind mKind) {
 	case run != nil:
 		select {
 		case <-run.started:
+		case a := <-c.ans:
+			t.Fatalf("%v on %q: want run %d started, got the answer %v", kind, key, run.id, a)
 		case <-time.After(mWait):
 			t.Fatalf("%v on %q: fn of run %d did not start", kind, key, run.id)
 		}
 	default:
-		m.eventually(t, func() bool { return m.g.Stats().Joins == m.want.Joins },
-			"%v on %q to join run %d (Joins %d)", kind, key, e.id, m.want.Joins)
+		m.eventually(t, func() bool {
+			if len(c.ans) > 0 {
+				t.Fatalf("%v on %q: want it joined to run %d, got the answer %v", kind, key, e.id, <-c.ans)
+			}
+			return m.g.Stats().Joins == m.want.Joins
+		}, "%v on %q to join run %d (Joins %d)", kind, key, e.id, m.want.Joins)
 	}
 }
 
@@ -632,10 +638,10 @@ func (m *groupModel) close(t mTB) {
 // ForgetUnshared and Cancel, over three keys and every configuration that
 // changes the rules (linger, call timeout, forget policies).
 //
-// FLIGHT_LONG=1 runs 5000 cases instead of rapid's default (100, or set
-// -rapid.checks).
+// It runs 500 cases, or 10000 longer ones with FLIGHT_LONG=1 (see mChecks);
+// -rapid.checks and -rapid.steps override both.
 func TestGroupModel(t *testing.T) {
-	mLongChecks(t, 5000)
+	mChecks(t, 500, 10000)
 	var total mTotals
 	defer total.log(t)
 	rapid.Check(t, func(rt *rapid.T) {
@@ -700,20 +706,30 @@ func (s *mTotals) log(t *testing.T) {
 		s.cases, s.steps, s.Executions, s.Joins, s.Hits, s.Abandoned, s.Panics)
 }
 
-// mLongChecks raises -rapid.checks to n when FLIGHT_LONG is set and the flag
-// was not given on the command line.
-func mLongChecks(t *testing.T, n int) {
-	if os.Getenv("FLIGHT_LONG") == "" {
-		return
+// mChecks sets -rapid.checks to n, or with FLIGHT_LONG set to long and
+// -rapid.steps to 100 (rapid's default is 30), unless the flags were given
+// on the command line. In -short mode rapid runs a fifth of the checks and
+// half the steps.
+func mChecks(t *testing.T, n, long int) {
+	steps := 0
+	if os.Getenv("FLIGHT_LONG") != "" {
+		n, steps = long, 100
 	}
+	mSetFlag(t, "rapid.checks", n)
+	mSetFlag(t, "rapid.steps", steps)
+}
+
+// mSetFlag sets flag name to v for the rest of t, unless v is zero or the
+// flag was given on the command line.
+func mSetFlag(t *testing.T, name string, v int) {
 	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "rapid.checks" })
-	if given {
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	if given || v == 0 {
 		return
 	}
-	f := flag.Lookup("rapid.checks")
+	f := flag.Lookup(name)
 	old := f.Value.String()
-	if err := f.Value.Set(strconv.Itoa(n)); err != nil {
+	if err := f.Value.Set(strconv.Itoa(v)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = f.Value.Set(old) })
