@@ -64,21 +64,7 @@ func (l *Loader[K, V]) fetchOne(b *batch[K, V]) (next *batch[K, V]) {
 		if !normalReturn && !recovered {
 			b.goexit = true
 		}
-		var waiters int
-		next, waiters = l.finish(b, m, err)
-		switch {
-		case b.goexit:
-			// This goroutine is exiting as fetch asked; the slot and the
-			// queue behind it move to a new one.
-			if next != nil {
-				go l.loop(next)
-			}
-		case b.panic != nil && waiters == 0:
-			if l.cfg.onPanic == nil {
-				panic(b.panic) // nobody left to tell: crash rather than swallow it
-			}
-			l.cfg.onPanic(b.panic)
-		}
+		next = l.afterFetch(b, m, err)
 	}()
 	func() {
 		defer func() {
@@ -95,6 +81,27 @@ func (l *Loader[K, V]) fetchOne(b *batch[K, V]) (next *batch[K, V]) {
 	}()
 	if !normalReturn {
 		recovered = true
+	}
+	return next
+}
+
+// afterFetch publishes b's outcome and routes a panic or Goexit of fetch.
+// It runs in fetchOne's deferred function, so a panic it raises propagates
+// from the goroutine that ran fetch.
+func (l *Loader[K, V]) afterFetch(b *batch[K, V], m map[K]V, err error) (next *batch[K, V]) {
+	next, waiters := l.finish(b, m, err)
+	switch {
+	case b.goexit:
+		// This goroutine is exiting as fetch asked; the slot and the
+		// queue behind it move to a new one.
+		if next != nil {
+			go l.loop(next)
+		}
+	case b.panic != nil && waiters == 0:
+		if l.cfg.onPanic == nil {
+			panic(b.panic) // nobody left to tell: crash rather than swallow it
+		}
+		l.cfg.onPanic(b.panic)
 	}
 	return next
 }
@@ -143,7 +150,11 @@ func (l *Loader[K, V]) finish(b *batch[K, V], m map[K]V, err error) (next *batch
 // window, and reports whether any key may be retained.
 func (l *Loader[K, V]) outcomes(b *batch[K, V], m map[K]V, err error) (keep bool) {
 	var perKey KeyErrors[K]
-	whole := err != nil && !errors.As(err, &perKey) // one error for every key
+	whole := false // one error for every key
+	if err != nil {
+		perKey, whole = keyErrors[K](err)
+		whole = !whole
+	}
 	p := l.cfg.forget
 	now := time.Time{}
 	for i := range b.ents {
@@ -177,6 +188,14 @@ func (l *Loader[K, V]) outcomes(b *batch[K, V], m map[K]V, err error) (keep bool
 		}
 	}
 	return keep
+}
+
+// keyErrors finds the KeyErrors in err. It is a function of its own so that
+// the variable errors.As needs escapes only when fetch failed.
+func keyErrors[K comparable](err error) (KeyErrors[K], bool) {
+	var ke KeyErrors[K]
+	ok := errors.As(err, &ke)
+	return ke, ok
 }
 
 // isContextErr reports errors that belong to one caller's context and so

@@ -1,0 +1,92 @@
+package batch
+
+import (
+	flightctx "github.com/flightkit/flightkit/flight/ctx"
+)
+
+// A fetch slot is what WithMaxConcurrency limits: Loader.running counts the
+// slots taken, by batches starting or running. A slot passes from a batch
+// whose fetch returned to the first queued batch, on the same goroutine.
+
+// dispatch hands a batch whose collection ended to a fetch slot, or, with
+// every slot taken, queues it, and it keeps collecting. A batch that gets a
+// slot is started by [Loader.unlock], after the lock is released, so that its
+// goroutine does not wake only to wait for the lock. l.mu must be held.
+func (l *Loader[K, V]) dispatch(b *batch[K, V]) {
+	if l.cfg.maxFetch > 0 && l.running >= l.cfg.maxFetch {
+		b.state = queued
+		l.queue = append(l.queue, b)
+		return
+	}
+	l.running++
+	b.state = starting
+	l.spawn = append(l.spawn, b)
+}
+
+// unlock releases l.mu and starts a goroutine for each batch dispatched
+// under it. Every caller of acquire unlocks with it.
+func (l *Loader[K, V]) unlock() {
+	if len(l.spawn) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	var buf [4]*batch[K, V]
+	starts := append(buf[:0], l.spawn...)
+	clear(l.spawn)
+	l.spawn = l.spawn[:0]
+	l.mu.Unlock()
+	for _, b := range starts {
+		go l.run(b)
+	}
+}
+
+// take gives the fetch slot held by the caller to b, or, when b has lost
+// every key, to the first queued batch, and so on; it returns the batch that
+// now runs, sealed, or nil after giving the slot back. l.mu must be held.
+func (l *Loader[K, V]) take(b *batch[K, V]) *batch[K, V] {
+	for ; b != nil; b = l.dequeue() {
+		l.unopen(b)
+		if b.live > 0 {
+			l.seal(b)
+			return b
+		}
+		b.state = discarded
+		b.parent = nil
+	}
+	l.running--
+	return nil
+}
+
+// dequeue removes and returns the first queued batch, or nil. l.mu must be
+// held.
+func (l *Loader[K, V]) dequeue() *batch[K, V] {
+	if len(l.queue) == 0 {
+		return nil
+	}
+	b := l.queue[0]
+	l.queue[0] = nil
+	l.queue = l.queue[1:]
+	if len(l.queue) == 0 {
+		l.queue = nil
+	}
+	return b
+}
+
+// seal fixes the keys of b, which is about to run, and builds its context.
+// l.mu must be held.
+func (l *Loader[K, V]) seal(b *batch[K, V]) {
+	b.state = running
+	if len(b.ents) == 1 {
+		b.oneKey[0] = b.ents[0].key
+		b.keys = b.oneKey[:]
+	} else {
+		b.keys = make([]K, 0, b.live)
+		for i := range b.ents {
+			if !b.ents[i].dropped {
+				b.keys = append(b.keys, b.ents[i].key)
+			}
+		}
+	}
+	flightctx.Init(&b.ctx, b.parent, l.cfg.ctxOpts...)
+	b.parent = nil
+}
