@@ -35,11 +35,12 @@
 //	                                                                yet fetched
 //	duplicate keys                deduplicated by the cache; with   always fetched once, with no cache
 //	                              the cache off, fetched twice
-//	a key already in flight       joined via the cache              joined
-//	errors                        cached with the values            never kept past the fetch
-//	fetch panics                  an error value (or a log line)    every waiter panics with
-//	                                                                *flight.PanicError; keys released
-//	fetch calls runtime.Goexit    waiters hang or get nothing       waiters get flight.ErrGoexit
+//	a key already in flight       joined only through the cache     joined
+//	errors                        cached with the values            not kept past the fetch
+//	fetch panics                  an error for every key (cached    every waiter panics with
+//	                              by dataloadgen, logged by         *flight.PanicError; every key
+//	                              dataloader)                       of the batch released
+//	fetch calls runtime.Goexit    every waiter hangs                waiters get flight.ErrGoexit
 //	idle loader                   -                                 no goroutine, no timer
 //
 // A panic that no waiter is left to receive goes to the [WithPanicHandler]
@@ -51,6 +52,9 @@
 // none by default), [WithMaxBatch] (keys per fetch), [WithMaxConcurrency]
 // (fetches at once; later batches queue without a goroutine and keep
 // collecting) and [WithPartition] (keys that must never share a fetch).
+// Without a window a batch still takes every load that arrives before its
+// fetch has started, so under load the fetches grow by themselves, while a
+// lone caller never waits for a timer.
 //
 // # When not to use it
 //

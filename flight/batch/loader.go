@@ -36,7 +36,9 @@ type Loader[K comparable, V any] struct {
 // keys: the loader never reads the slice again. fetch's context carries the values of the context of the load that
 // opened the batch, is cancelled with cause [flight.ErrAbandoned] when every
 // waiter of every key in the batch has gone, is cancelled when fetch returns,
-// and has no deadline unless the loader has [WithFetchTimeout].
+// and has no deadline unless the loader has [WithFetchTimeout]. fetch must
+// not wait for a load of a key in its own batch, which would join the running
+// fetch and wait for itself.
 //
 // New panics if fetch is nil or an option is invalid.
 func New[K comparable, V any](fetch func(ctx context.Context, keys []K) (map[K]V, error), opts ...Option) *Loader[K, V] {

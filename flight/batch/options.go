@@ -34,10 +34,11 @@ type config struct {
 // WithWindow sets how long a batch collects keys before its fetch starts.
 // The window opens with the batch's first key; keys that arrive within it
 // are fetched together. With no window, the default, a batch is dispatched
-// at once: the missing keys of one LoadMany are one fetch, and keys that
-// arrive before that fetch has actually started (while its goroutine is
-// being scheduled, or while it waits under [WithMaxConcurrency]) join it.
-// WithWindow panics if d is negative.
+// at once: the missing keys of one LoadMany are one fetch, and loads that
+// arrive before that fetch has actually started join it. The fetch's
+// goroutine yields once before it takes its keys, so that loads already
+// runnable get in; under [WithMaxConcurrency], a batch collects for as long
+// as it waits for a slot. WithWindow panics if d is negative.
 func WithWindow(d time.Duration) Option {
 	if d < 0 {
 		panic("batch: negative window")
