@@ -4,7 +4,16 @@ go 1.26.6
 
 replace github.com/flightkit/flightkit => ../
 
-require github.com/flightkit/flightkit v0.0.0-00010101000000-000000000000
+require (
+	github.com/flightkit/flightkit v0.0.0-00010101000000-000000000000
+	github.com/graph-gophers/dataloader/v7 v7.1.0
+	github.com/vikstrous/dataloadgen v0.0.10
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sync v0.25.0
+	gonum.org/v1/plot v0.17.0
+	resenje.org/singleflight v0.4.3
+	tailscale.com v1.102.5
+)
 
 require (
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect
@@ -14,16 +23,8 @@ require (
 	github.com/ajstarks/svgo v0.0.0-20211024235047-1546f124cd8b // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/golang/freetype v0.0.0-20170609003504-e2365dfdc4a0 // indirect
-	github.com/graph-gophers/dataloader/v7 v7.1.0 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
-	github.com/vikstrous/dataloadgen v0.0.10 // indirect
 	go.opentelemetry.io/otel v1.39.0 // indirect
 	go.opentelemetry.io/otel/trace v1.39.0 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
 	golang.org/x/image v0.41.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
-	gonum.org/v1/plot v0.17.0 // indirect
-	resenje.org/singleflight v0.4.3 // indirect
-	tailscale.com v1.102.5 // indirect
 )

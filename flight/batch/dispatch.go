@@ -9,9 +9,13 @@ import (
 // whose fetch returned to the first queued batch, on the same goroutine.
 
 // dispatch hands a batch whose collection ended to a fetch slot, or, with
-// every slot taken, queues it, and it keeps collecting. A batch that gets a
-// slot is started by [Loader.unlock], after the lock is released, so that its
-// goroutine does not wake only to wait for the lock. l.mu must be held.
+// every slot taken, queues it, and it keeps collecting. l.mu must be held.
+//
+// The goroutine is started under the lock, which it needs before it can seal
+// the batch: a LoadMany adding many keys is still running when it starts, so
+// the scheduler tends to run it on the caller's processor once the caller
+// blocks, rather than wake another one for it (measured by
+// BenchmarkBatchLoadMany in bench/).
 func (l *Loader[K, V]) dispatch(b *batch[K, V]) {
 	if l.cfg.maxFetch > 0 && l.running >= l.cfg.maxFetch {
 		b.state = queued
@@ -20,24 +24,7 @@ func (l *Loader[K, V]) dispatch(b *batch[K, V]) {
 	}
 	l.running++
 	b.state = starting
-	l.spawn = append(l.spawn, b)
-}
-
-// unlock releases l.mu and starts a goroutine for each batch dispatched
-// under it. Every caller of acquire unlocks with it.
-func (l *Loader[K, V]) unlock() {
-	if len(l.spawn) == 0 {
-		l.mu.Unlock()
-		return
-	}
-	var buf [4]*batch[K, V]
-	starts := append(buf[:0], l.spawn...)
-	clear(l.spawn)
-	l.spawn = l.spawn[:0]
-	l.mu.Unlock()
-	for _, b := range starts {
-		go l.run(b)
-	}
+	go l.run(b)
 }
 
 // take gives the fetch slot held by the caller to b, or, when b has lost

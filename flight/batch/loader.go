@@ -22,7 +22,6 @@ type Loader[K comparable, V any] struct {
 	open    *batch[K, V]            // the batch taking new keys, without partitions
 	parts   map[string]*batch[K, V] // the batch taking new keys, per partition
 	queue   []*batch[K, V]          // batches waiting for a fetch slot, oldest first
-	spawn   []*batch[K, V]          // batches dispatched; started by unlock
 	running int                     // fetch slots taken: batches starting or running
 	timers  int                     // window and retention timers pending
 }
@@ -84,7 +83,7 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 	}
 	l.mu.Lock()
 	s := l.acquire(ctx, key, part, 1)
-	l.unlock()
+	l.mu.Unlock()
 
 	select {
 	case <-s.b.done:
@@ -159,7 +158,7 @@ func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) Results[K, V] {
 		}
 		slots[i] = l.acquire(ctx, k, part, len(keys)-i)
 	}
-	l.unlock()
+	l.mu.Unlock()
 	return l.waitMany(ctx, slots, res)
 }
 

@@ -138,8 +138,11 @@ func (l *Loader[K, V]) finish(b *batch[K, V], m map[K]V, err error) (next *batch
 	}
 	waiters = b.live
 	next = l.take(l.dequeue())
-	close(b.done)
 	l.mu.Unlock()
+	// Waking the waiters is the slow part; doing it unlocked keeps new
+	// loads from queueing for the lock behind it. A waiter that sees the
+	// state first, under the lock, reads the outcome without the channel.
+	close(b.done)
 	// Like a request's context once its handler returns: whatever fetch
 	// started with it must stop now.
 	b.ctx.Cancel(nil)
