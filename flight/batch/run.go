@@ -155,8 +155,9 @@ func (l *Loader[K, V]) outcomes(b *batch[K, V], m map[K]V, err error) (keep bool
 	var perKey KeyErrors[K]
 	whole := false // one error for every key
 	if err != nil {
-		perKey, whole = keyErrors[K](err)
-		whole = !whole
+		var ok bool
+		perKey, ok = keyErrors[K](err)
+		whole = !ok
 	}
 	p := l.cfg.forget
 	now := time.Time{}
