@@ -324,14 +324,18 @@ func (p *phase) enter(states []keyState, what string, key int, id int64, gen uin
 }
 
 // abandoned reports whether ctx, an execution's context, says it may have
-// been abandoned: its cause is ErrAbandoned or, since the first cancellation
-// sets the cause, a call timeout that passed before the abandonment.
+// been abandoned: its cause is ErrAbandoned or its call timeout has passed.
+// In the second case an abandonment leaves the cause to the deadline (the
+// first cancellation sets it), and the context reports it only once its
+// deadline timer has run, as any context.WithDeadline does.
 func abandoned(ctx context.Context) bool {
 	if ctx == nil {
 		return false
 	}
-	cause := context.Cause(ctx)
-	return errors.Is(cause, flight.ErrAbandoned) || errors.Is(cause, context.DeadlineExceeded)
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return true
+	}
+	return errors.Is(context.Cause(ctx), flight.ErrAbandoned)
 }
 
 func (p *phase) exit(states []keyState, key int, id int64) {
