@@ -19,30 +19,36 @@ import (
 	"github.com/flightkit/flightkit/flight/forget"
 )
 
-// TestRetainModel checks retention windows against a sequential model with
-// a fake clock: each rapid case runs in a testing/synctest bubble, where
-// time.Sleep advances the clock exactly and synctest.Wait lets every timer
-// and goroutine settle, so the model knows to the nanosecond whether a
-// retained outcome must still be served (F1), per outcome (F2), and that
-// Forget, ForgetUnshared and Cancel evict it (F3). Expiry is observed
-// without calling the group in between only through what the next call
-// sees; F4's "no goroutine at rest" is checked by the bubble itself, which
-// fails a case that ends with a goroutine still blocked.
+// TestRetainModel checks the group's timers, retention windows and linger,
+// against a sequential model with a fake clock: each rapid case runs in a
+// testing/synctest bubble, where time.Sleep advances the clock exactly and
+// synctest.Wait lets every timer and goroutine settle, so the model knows to
+// the nanosecond whether a retained outcome must still be served (F1), per
+// outcome (F2), that Forget, ForgetUnshared and Cancel evict it (F3), and
+// whether a call whose last DoCtx waiter left is still lingering, so that a
+// new caller re-attaches to it, or abandoned (G7e with WithLinger). Expiry
+// is observed without calling the group in between only through what the
+// next call sees and through Stats.Abandoned; F4's "no goroutine at rest" is
+// checked by the bubble itself, which fails a case that ends with a
+// goroutine still blocked.
 //
 // It runs 500 cases, or 5000 longer ones with FLIGHT_LONG=1; -rapid.checks
 // and -rapid.steps override both.
 func TestRetainModel(t *testing.T) {
 	rChecks(t, 500, 5000)
-	var cases, steps, hits, execs, expired int
+	var cases, steps, hits, execs, expired, revived, lingered int
 	rapid.Check(t, func(rt *rapid.T) {
 		pol := drawPolicy(rt)
+		linger := time.Duration(rapid.SampledFrom([]int{0, 0, 1, 2, 3}).Draw(rt, "linger")) * time.Millisecond
 		rapid.SyncTest(rt, func(rt *rapid.T) {
-			m := newRetainModel(pol)
+			m := newRetainModel(pol, linger)
 			defer func() {
 				cases++
 				steps += m.steps
 				hits += int(m.want.Hits)
 				expired += m.expired
+				revived += m.revived
+				lingered += m.lingered
 				execs += int(m.want.Executions)
 			}()
 			defer m.close(rt)
@@ -73,8 +79,8 @@ func TestRetainModel(t *testing.T) {
 			})
 		})
 	})
-	t.Logf("%d cases, %d steps: %d executions, %d hits on retained outcomes, %d windows ended",
-		cases, steps, execs, hits, expired)
+	t.Logf("%d cases, %d steps: %d executions, %d hits on retained outcomes, %d windows ended; "+
+		"%d calls lingered, %d revived", cases, steps, execs, hits, expired, lingered, revived)
 }
 
 var rKeys = []string{"a", "b"}
@@ -193,10 +199,11 @@ type rRun struct {
 	waiters []*rCaller
 	mapped  bool
 	starter rKind
-	block   bool     // fn waits for the model; else it returns at once
-	first   rOutcome // the outcome of a run that does not block
-	failed  error    // returned for rError
-	late    error    // returned for rDeadline
+	until   time.Time // while lingering (no waiter left), when it is abandoned
+	block   bool      // fn waits for the model; else it returns at once
+	first   rOutcome  // the outcome of a run that does not block
+	failed  error     // returned for rError
+	late    error     // returned for rDeadline
 }
 
 // err is the error run r returns for outcome o.
@@ -226,6 +233,7 @@ type rRetained struct {
 
 type retainModel struct {
 	pol    rPolicy
+	linger time.Duration
 	g      *flight.Group[string, int]
 	abort  chan struct{}
 	panics chan *flight.PanicError
@@ -237,19 +245,22 @@ type retainModel struct {
 	want     flight.Stats
 	steps    int
 	expired  int    // retained outcomes whose window ended before a call
+	lingered int    // calls whose last waiter left while the group lingers
+	revived  int    // lingering calls a new caller re-attached to
 	last     string // the key of the last call
 	cancels  []context.CancelFunc
 }
 
-func newRetainModel(pol rPolicy) *retainModel {
+func newRetainModel(pol rPolicy, linger time.Duration) *retainModel {
 	m := &retainModel{
 		pol:      pol,
+		linger:   linger,
 		abort:    make(chan struct{}),
 		panics:   make(chan *flight.PanicError, 16),
 		running:  make(map[string]*rRun),
 		retained: make(map[string]*rRetained),
 	}
-	m.g = flight.New[string, int](flight.WithForget(pol.p),
+	m.g = flight.New[string, int](flight.WithForget(pol.p), flight.WithLinger(linger),
 		flight.WithPanicHandler(func(pe *flight.PanicError) { m.panics <- pe }))
 	return m
 }
@@ -304,6 +315,10 @@ func (m *retainModel) call(t *rapid.T, key string, kind rKind, o rOutcome, block
 	case r != nil:
 		m.want.Joins++
 		r.waiters = append(r.waiters, c)
+		if !r.until.IsZero() {
+			r.until = time.Time{}
+			m.revived++
+		}
 	case rt != nil:
 		m.want.Hits++
 	default:
@@ -398,6 +413,7 @@ func (m *retainModel) settle(t *rapid.T, r *rRun, o rOutcome) {
 	t.Helper()
 	m.live = slices.DeleteFunc(m.live, func(l *rRun) bool { return l == r })
 	m.want.InFlight--
+	r.until = time.Time{} // finishing stops the linger
 	shared := len(r.waiters) > 1
 	var want rAnswer
 	switch o {
@@ -462,10 +478,22 @@ func (m *retainModel) detach(t *rapid.T, i int) {
 	synctest.Wait()
 	m.expect(t, c, rAnswer{err: context.Canceled}, "detaching from run %d", r.id)
 	r.waiters = slices.DeleteFunc(r.waiters, func(w *rCaller) bool { return w == c })
-	if len(r.waiters) == 0 {
-		m.want.Abandoned++
-		m.unmap(r)
+	switch {
+	case len(r.waiters) > 0:
+	case m.linger > 0:
+		r.until = time.Now().Add(m.linger) // still joinable until then, even unmapped
+		m.lingered++
+	default:
+		m.abandon(r)
 	}
+}
+
+// abandon is the end of a call whose waiters all left: the key is released
+// (if the call still held it) and Stats.Abandoned counts it.
+func (m *retainModel) abandon(r *rRun) {
+	m.want.Abandoned++
+	r.until = time.Time{}
+	m.unmap(r)
 }
 
 func (m *retainModel) unmap(r *rRun) {
@@ -478,7 +506,13 @@ func (m *retainModel) unmap(r *rRun) {
 func (m *retainModel) advance(t *rapid.T, d time.Duration) {
 	m.steps++
 	time.Sleep(d)
-	synctest.Wait() // let the expiring windows' timers run
+	synctest.Wait() // let the expiring windows' and lingers' timers run
+	now := time.Now()
+	for _, r := range m.live {
+		if !r.until.IsZero() && !now.Before(r.until) {
+			m.abandon(r)
+		}
+	}
 }
 
 // evict calls Forget, ForgetUnshared or Cancel on key.
