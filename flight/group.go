@@ -240,7 +240,8 @@ func (g *Group[K, V]) ForgetUnshared(key K) bool {
 // false when nothing runs for key, and for a call started by Do or DoChan,
 // whose fn has no context to cancel (the key is released all the same, as by
 // Forget), and for a DoCtx call started with a context that can never end
-// (see [Group.DoCtx]). A retained outcome for key is evicted.
+// in a group without [WithCallTimeout] (see [Group.DoCtx]). A retained
+// outcome for key is evicted.
 func (g *Group[K, V]) Cancel(key K, cause error) bool {
 	g.mu.Lock()
 	c, ok := g.m[key]
