@@ -41,9 +41,10 @@ type call[V any] struct {
 // extra holds what only calls with DoCtx or DoChan waiters need.
 type extra[V any] struct {
 	// ctx is fn's context in a DoCtx call that can be abandoned, set when
-	// the call is created. The group holds its one reference for all the
-	// waiters and releases it when the call is abandoned.
-	ctx flightctx.Shared
+	// the call is created (nil otherwise). The group holds its one
+	// reference for all the waiters and releases it when the call is
+	// abandoned.
+	ctx *flightctx.Shared
 
 	// Guarded by the group's mutex.
 	done      chan struct{}      // closed with the outcome; made for the first waiter that can detach
@@ -61,16 +62,40 @@ func (x *extra[V]) stopLinger() {
 	}
 }
 
-// bigCall lets a DoCtx or DoChan call and its extra share one allocation.
-type bigCall[V any] struct {
+// chanCall lets a DoChan call and its extra share one allocation.
+type chanCall[V any] struct {
 	c call[V]
 	x extra[V]
 }
 
-func newBigCall[V any]() *call[V] {
-	b := &bigCall[V]{}
-	b.c.x = &b.x
-	return &b.c
+// ctxCall lets a DoCtx call, its extra and its context share one
+// allocation. DoChan calls do without the context, which is most of it.
+type ctxCall[V any] struct {
+	chanCall[V]
+	ctx flightctx.Shared
+}
+
+// callKind selects what [Group.start] allocates.
+type callKind uint8
+
+const (
+	plainCall callKind = iota // Do, and DoCtx run inline with the caller's ctx
+	chanKind                  // DoChan: with an extra
+	ctxKind                   // DoCtx: with an extra and a shared context
+)
+
+func newCall[V any](kind callKind) *call[V] {
+	switch kind {
+	case chanKind:
+		b := &chanCall[V]{}
+		b.c.x = &b.x
+		return &b.c
+	case ctxKind:
+		b := &ctxCall[V]{}
+		b.c.x, b.x.ctx = &b.x, &b.ctx
+		return &b.c
+	}
+	return new(call[V])
 }
 
 // ext returns c's extra, making it if needed. The group's mutex must be held.

@@ -1,12 +1,11 @@
 package flight
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"runtime/debug"
 
 	flightctx "github.com/flightkit/flightkit/flight/ctx"
+	"github.com/flightkit/flightkit/flight/internal/panics"
 )
 
 // ErrGoexit is the error that waiters receive when fn called
@@ -45,11 +44,5 @@ func (p *PanicError) Unwrap() error {
 }
 
 func newPanicError(v any) *PanicError {
-	stack := debug.Stack()
-	// The first line reads "goroutine N [running]:", which would be
-	// misleading when this value re-panics in another goroutine.
-	if i := bytes.IndexByte(stack, '\n'); i >= 0 {
-		stack = stack[i+1:]
-	}
-	return &PanicError{Value: v, Stack: stack}
+	return &PanicError{Value: v, Stack: panics.Stack()}
 }

@@ -63,7 +63,7 @@ func (g *Group[K, V]) Do(key K, fn func() (V, error)) (v V, err error, shared bo
 		c.wg.Wait()
 		return c.outcome(true)
 	}
-	c := g.start(key, false)
+	c := g.start(key, plainCall)
 	g.mu.Unlock()
 
 	g.doCall(c, key, true, fn, nil, nil)
@@ -92,7 +92,7 @@ func (g *Group[K, V]) DoChan(key K, fn func() (V, error)) <-chan Result[V] {
 		g.mu.Unlock()
 		return ch
 	}
-	c := g.start(key, true)
+	c := g.start(key, chanKind)
 	c.x.chans = append(c.x.chans, ch)
 	g.mu.Unlock()
 
@@ -155,7 +155,7 @@ func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context)
 		if len(g.cfg.ctxOpts) == 0 {
 			// Nothing can ever cancel such a call (its starter never
 			// leaves), so fn gets ctx itself: its values, no deadline.
-			c = g.start(key, false)
+			c = g.start(key, plainCall)
 			g.mu.Unlock()
 			g.doCall(c, key, true, nil, fn, ctx)
 			return c.val, c.err, c.shared
@@ -163,12 +163,12 @@ func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context)
 	}
 	starter := c == nil
 	if starter {
-		c = g.start(key, true)
+		c = g.start(key, ctxKind)
 		c.hasCtx = true
-		flightctx.Init(&c.x.ctx, ctx, g.cfg.ctxOpts...)
+		flightctx.Init(c.x.ctx, ctx, g.cfg.ctxOpts...)
 		if done == nil {
 			g.mu.Unlock()
-			g.doCall(c, key, true, nil, fn, &c.x.ctx)
+			g.doCall(c, key, true, nil, fn, c.x.ctx)
 			return c.val, c.err, c.shared
 		}
 	}
@@ -179,7 +179,7 @@ func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context)
 	cdone := x.done
 	g.mu.Unlock()
 	if starter {
-		go g.doCall(c, key, false, nil, fn, &c.x.ctx)
+		go g.doCall(c, key, false, nil, fn, c.x.ctx)
 	}
 	return g.wait(ctx, key, c, cdone)
 }
@@ -291,18 +291,13 @@ func (g *Group[K, V]) join(key K) *call[V] {
 	return c
 }
 
-// start registers a new call for key with the caller as its one waiter,
-// with its extra when big. g.mu must be held.
-func (g *Group[K, V]) start(key K, big bool) *call[V] {
+// start registers a new call of the given kind for key with the caller as
+// its one waiter. g.mu must be held.
+func (g *Group[K, V]) start(key K, kind callKind) *call[V] {
 	if g.m == nil {
 		g.m = make(map[K]*call[V])
 	}
-	var c *call[V]
-	if big {
-		c = newBigCall[V]()
-	} else {
-		c = new(call[V])
-	}
+	c := newCall[V](kind)
 	c.waiters = 1
 	c.wg.Add(1)
 	g.m[key] = c

@@ -1,14 +1,13 @@
 package batch
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"strings"
 
 	"github.com/flightkit/flightkit/flight"
+	"github.com/flightkit/flightkit/flight/internal/panics"
 )
 
 // ErrNotFound is the error a key gets when fetch returned neither a value
@@ -55,11 +54,5 @@ func (e KeyErrors[K]) Unwrap() []error {
 // goroutine that ran it. It must be called from the deferred function that
 // recovered, before the stack unwinds.
 func newPanicError(v any) *flight.PanicError {
-	stack := debug.Stack()
-	// The first line reads "goroutine N [running]:", which would mislead
-	// once the value re-panics in a waiter's goroutine.
-	if i := bytes.IndexByte(stack, '\n'); i >= 0 {
-		stack = stack[i+1:]
-	}
-	return &flight.PanicError{Value: v, Stack: stack}
+	return &flight.PanicError{Value: v, Stack: panics.Stack()}
 }
