@@ -41,6 +41,7 @@ type backend struct {
 	inside  atomic.Int64 // waiting + active
 	calls   atomic.Int64 // queries that reached the backend, rejected ones included
 	reject  atomic.Int64 // queries rejected with errOverloaded
+	stalls  atomic.Int64 // queries that drew a stall
 	version atomic.Int64
 
 	mu    sync.Mutex
@@ -128,10 +129,18 @@ func (b *backend) serve(ctx context.Context) (Value, error) {
 // serviceTime draws the time a query holds its connection when active
 // connections are busy: a lognormal around the base latency, stretched by
 // up to 1+Slowdown when the pool is full, as a loaded database slows down.
+// With probability StallProb the query stalls instead and takes Stall, as a
+// query stuck on a lock or a lost packet does: the heavy tail that call
+// timeouts and hedging are for.
 func (b *backend) serviceTime(active int64) time.Duration {
 	b.mu.Lock()
 	z := b.rng.NormFloat64()
+	stall := b.cfg.StallProb > 0 && b.rng.Float64() < b.cfg.StallProb
 	b.mu.Unlock()
+	if stall {
+		b.stalls.Add(1)
+		return b.cfg.Stall
+	}
 	load := float64(active-1) / float64(b.cfg.Pool)
 	f := math.Exp(b.cfg.Sigma*z) * (1 + b.cfg.Slowdown*load)
 	return time.Duration(f * float64(b.cfg.Latency))

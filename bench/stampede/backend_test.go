@@ -62,3 +62,20 @@ func TestServiceTimeGrowsWithLoad(t *testing.T) {
 		t.Errorf("full pool: %v, want 3.25 times the base", got)
 	}
 }
+
+func TestServiceTimeStalls(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.StallProb, cfg.Stall = 1, 3*time.Second
+	b := newBackend(cfg, time.Now())
+	if got := b.serviceTime(1); got != 3*time.Second || b.stalls.Load() != 1 {
+		t.Errorf("-stall-prob 1: %v and %d stalls, want the stall and 1", got, b.stalls.Load())
+	}
+	cfg.StallProb = 0.25
+	b = newBackend(cfg, time.Now())
+	for range 4000 {
+		b.serviceTime(1)
+	}
+	if n := b.stalls.Load(); n < 850 || n > 1150 {
+		t.Errorf("-stall-prob 0.25: %d stalls in 4000 queries, want about 1000", n)
+	}
+}

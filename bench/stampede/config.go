@@ -27,21 +27,26 @@ type config struct {
 	Pool     int           // backend connections
 	Queue    int           // callers that may wait for a connection
 
-	Grace time.Duration // flight-grace retention window
-	Beta  float64       // XFetch eagerness
+	StallProb float64       // probability that a backend query stalls
+	Stall     time.Duration // how long a stalled query holds its connection
+
+	Grace       time.Duration // retention window of the grace schemes
+	Beta        float64       // XFetch eagerness
+	CallTimeout time.Duration // flight.WithCallTimeout of the flight schemes; 0: none
 
 	Schemes []string
-	Seed    uint64
+	Rounds  int           // runs of every scheme, interleaved, with seeds Seed, Seed+1, ...
+	Seed    uint64        // seed of the first round
 	Bucket  time.Duration // time resolution of the load series
 }
 
-// defaultConfig is the configuration of `go run ./stampede` with no flags:
-// about 25 seconds on two cores.
+// defaultConfig is the configuration of `go run .` with no flags: three
+// rounds of two seconds per scheme, about 6.5 seconds per scheme in all.
 func defaultConfig() config {
 	return config{
 		Clients:      200,
 		Procs:        1,
-		Duration:     4 * time.Second,
+		Duration:     2 * time.Second,
 		TTL:          500 * time.Millisecond,
 		CacheLatency: time.Millisecond,
 		Think:        10 * time.Millisecond,
@@ -53,9 +58,11 @@ func defaultConfig() config {
 		Slowdown:     3,
 		Pool:         8,
 		Queue:        32,
+		Stall:        2 * time.Second,
 		Grace:        50 * time.Millisecond,
 		Beta:         1,
 		Schemes:      schemeNames(),
+		Rounds:       3,
 		Seed:         1,
 		Bucket:       10 * time.Millisecond,
 	}
@@ -63,11 +70,9 @@ func defaultConfig() config {
 
 // options are the flags that choose outputs rather than the simulation.
 type options struct {
-	json     bool
-	plotDir  string
-	plotName string
-	plotExt  string
-	quiet    bool
+	json  bool
+	from  string // print the table of a saved -json report instead of running
+	quiet bool
 }
 
 // parseFlags parses args into a config and output options.
@@ -88,15 +93,17 @@ func parseFlags(args []string, fs *flag.FlagSet) (config, options, error) {
 	fs.Float64Var(&c.Slowdown, "slowdown", c.Slowdown, "backend latency grows by this factor as the pool fills")
 	fs.IntVar(&c.Pool, "pool", c.Pool, "backend connection pool size")
 	fs.IntVar(&c.Queue, "queue", c.Queue, "callers that may wait for a connection; more are rejected")
-	fs.DurationVar(&c.Grace, "grace", c.Grace, "retention window of flight-grace (forget.Split(grace, 0))")
+	fs.Float64Var(&c.StallProb, "stall-prob", c.StallProb, "probability that a backend query stalls (a heavy latency tail)")
+	fs.DurationVar(&c.Stall, "stall", c.Stall, "how long a stalled query holds its connection (unless its context ends)")
+	fs.DurationVar(&c.Grace, "grace", c.Grace, "retention window of the grace schemes (forget.Split(grace, 0))")
 	fs.Float64Var(&c.Beta, "beta", c.Beta, "XFetch beta: >1 refreshes earlier, <1 later")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", c.CallTimeout, "flight.WithCallTimeout for the flight schemes (0: none)")
 	schemes := fs.String("schemes", strings.Join(c.Schemes, ","), "comma-separated schemes to run: "+strings.Join(schemeNames(), ", "))
-	fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed")
+	fs.IntVar(&c.Rounds, "rounds", c.Rounds, "runs of each scheme, interleaved, seeded -seed, -seed+1, ...; the table shows their median and range")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed of the first round")
 	fs.DurationVar(&c.Bucket, "bucket", c.Bucket, "time resolution of the backend load series")
-	fs.BoolVar(&o.json, "json", false, "print results as JSON instead of a table")
-	fs.StringVar(&o.plotDir, "plot", "", "write plots to this directory")
-	fs.StringVar(&o.plotName, "plot-name", "stampede", "file name prefix of the plots")
-	fs.StringVar(&o.plotExt, "plot-format", "png", "plot format: png or svg")
+	fs.BoolVar(&o.json, "json", false, "print the full report as JSON (the input of the plot command) instead of a table")
+	fs.StringVar(&o.from, "from", "", "print the table of a report saved with -json, instead of running")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, o, err
@@ -105,9 +112,6 @@ func parseFlags(args []string, fs *flag.FlagSet) (config, options, error) {
 		return c, o, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	c.Schemes = splitList(*schemes)
-	if o.plotExt != "png" && o.plotExt != "svg" {
-		return c, o, fmt.Errorf("-plot-format must be png or svg, not %q", o.plotExt)
-	}
 	return c, o, c.validate()
 }
 
@@ -130,8 +134,13 @@ func (c config) validate() error {
 		return errors.New("-procs must not exceed -clients")
 	case c.Duration <= 0 || c.TTL <= 0 || c.Deadline <= 0 || c.Latency <= 0 || c.Bucket <= 0:
 		return errors.New("-duration, -ttl, -deadline, -latency and -bucket must be positive")
-	case c.Think < 0 || c.Backoff < 0 || c.Grace < 0 || c.Retries < 0 || c.CacheLatency < 0:
-		return errors.New("-think, -backoff, -grace, -retries and -cache-latency must not be negative")
+	case c.Think < 0 || c.Backoff < 0 || c.Grace < 0 || c.Retries < 0 || c.CacheLatency < 0 ||
+		c.Stall < 0 || c.CallTimeout < 0:
+		return errors.New("-think, -backoff, -grace, -retries, -cache-latency, -stall and -call-timeout must not be negative")
+	case c.StallProb < 0 || c.StallProb > 1:
+		return errors.New("-stall-prob must be between 0 and 1")
+	case c.Rounds < 1:
+		return errors.New("-rounds must be at least 1")
 	case c.Sigma < 0 || c.Slowdown < 0 || c.Beta < 0:
 		return errors.New("-sigma, -slowdown and -beta must not be negative")
 	case c.Pool < 1 || c.Queue < 0:

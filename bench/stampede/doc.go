@@ -6,29 +6,37 @@
 // to a cache server. When the key expires, every client that
 // misses could go to the backend: a simulated database with a lognormal
 // latency, a bounded connection pool, queries that slow down as the pool
-// fills, and a queue that rejects callers once it is full. The same workload
-// runs under each scheme in turn:
+// fills, a queue that rejects callers once it is full and, with -stall-prob,
+// queries that stall. The same workload runs under each scheme in turn:
 //
-//	none           every miss queries the backend
-//	lock-reject    one miss takes a lock and queries; the others get "no data" and retry
-//	xsync          golang.org/x/sync/singleflight (DoChan, fn uses the leader's context)
-//	flight         flight.Group.DoCtx: each caller waits under its own deadline
-//	flight-grace   flight with forget.Split(grace, 0): stragglers share the last result
-//	flight-xfetch  flight plus XFetch probabilistic early refresh (Vattani et al., 2015)
+//	none                 every miss queries the backend
+//	lock-reject          one miss takes a lock and queries; the others get "no data" and retry
+//	xsync                golang.org/x/sync/singleflight (DoChan, fn uses the leader's context)
+//	xsync-nocancel       xsync with fn under context.WithoutCancel(leader's context)
+//	flight               flight.Group.DoCtx: each caller waits under its own deadline
+//	flight-grace         flight with forget.Split(grace, 0): stragglers share the last result
+//	flight-xfetch        flight plus XFetch probabilistic early refresh (Vattani et al., 2015)
+//	flight-grace-xfetch  flight-grace plus XFetch
+//	stale-refresh        serve the expired value, refresh in the background (one per process)
 //
 // The schemes call the real libraries; only the backend and the clients are
-// simulated, in real time. For each scheme the program prints backend calls,
-// peak backend concurrency, client success rate, retries, latency percentiles
-// and throughput; -json prints the same as JSON and -plot writes pictures.
-// With -procs N the clients are spread over N simulated processes, each with
-// its own cache and group, that share one backend.
+// simulated, in real time. Each scheme runs -rounds times (interleaved, a
+// seed per round); the table shows, per scheme, the median of the rounds
+// and the range of the columns that vary most: backend calls per TTL
+// window, peak backend concurrency, client success rate, retries, latency
+// percentiles, the oldest value served and throughput. -json prints the
+// whole report, which the plot command in ./plot (a module of its own)
+// draws, and -from prints the table of a saved report again. With -procs N
+// the clients are spread over N simulated processes, each with its own
+// cache and group, that share one backend.
 //
 // Usage:
 //
-//	go -C bench run ./stampede [flags]
-//	go -C bench run ./stampede -duration 1s -clients 50   # a quick smoke run
-//	go -C bench run ./stampede -procs 8                    # the fleet view
-//	go -C bench run ./stampede -plot out                   # write plots to out/
+//	go -C bench/stampede run . [flags]
+//	go -C bench/stampede run . -duration 1s -clients 50 -rounds 1   # a quick smoke run
+//	go -C bench/stampede run . -procs 8                             # the fleet view
+//	go -C bench/stampede run . -json > run.json                     # then plot it:
+//	go -C bench/stampede/plot run . -dir out run.json
 //
 // Run with -h for every flag. docs/stampede.md explains the results.
 package main

@@ -2,18 +2,39 @@ package main
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 )
 
-// Result is the outcome of one scheme's run. Durations are in milliseconds.
+// schemeRuns holds every round of one scheme, and the series the plot
+// command draws.
+type schemeRuns struct {
+	Scheme string   `json:"scheme"`
+	Rounds []Result `json:"rounds"`
+	// Load is the peak backend concurrency in each -bucket of the first
+	// round (a time series does not average over rounds).
+	Load []int `json:"load"`
+	// CCDF is the client latency of every round pooled: points (x in ms,
+	// fraction of requests slower than x), evenly spaced on a log axis.
+	CCDF [][2]float64 `json:"latency_ccdf"`
+}
+
+// Result is the outcome of one round of one scheme. Durations are in
+// milliseconds.
 type Result struct {
 	Scheme string `json:"scheme"`
+	Seed   uint64 `json:"seed"`
 
 	// BackendCalls counts queries that reached the backend, rejected ones
-	// included; Rejected counts those turned away with "overloaded".
+	// included; Rejected counts those turned away with "overloaded", and
+	// Stalls those that drew a -stall-prob stall.
 	BackendCalls int64 `json:"backend_calls"`
 	Rejected     int64 `json:"rejected"`
+	Stalls       int64 `json:"stalls"`
+	// CallsPerTTL is BackendCalls per TTL window of the run (-duration
+	// over -ttl), over all processes: 1.0 is one refresh per window.
+	CallsPerTTL float64 `json:"calls_per_ttl"`
 	// Expiries counts cache entries that a reader found expired, over all
 	// processes. XFetch keeps this near zero by refreshing early.
 	Expiries int64 `json:"expiries"`
@@ -52,9 +73,12 @@ type Result struct {
 func (r *sim) summarize(name string, elapsed time.Duration) Result {
 	res := Result{
 		Scheme:       name,
+		Seed:         r.cfg.Seed,
 		BackendCalls: r.b.calls.Load(),
 		Rejected:     r.b.reject.Load(),
+		Stalls:       r.b.stalls.Load(),
 	}
+	res.CallsPerTTL = float64(res.BackendCalls) * float64(r.cfg.TTL) / float64(r.cfg.Duration)
 	for _, p := range r.procs {
 		res.Expiries += p.cache.expiries.Load()
 		res.WhileFresh += p.dup.Load()
@@ -153,4 +177,45 @@ func concurrency(spans []interval, w time.Duration, n int) []int {
 		}
 	}
 	return out
+}
+
+// latencyFloor (ms) is where the latency CCDF starts: cache hits below it
+// differ only by scheduling noise.
+const latencyFloor = 0.01
+
+// ccdf returns about 200 points (x in ms, fraction of latencies above x)
+// spaced evenly on a log axis, from sorted latencies. x and the fraction
+// are rounded to 4 significant digits, which the plots cannot tell apart
+// and which keeps saved reports small.
+func ccdf(sorted []time.Duration) [][2]float64 {
+	n := len(sorted)
+	if n == 0 {
+		return nil
+	}
+	lo := math.Log10(max(ms(sorted[0]), latencyFloor))
+	hi := math.Log10(max(ms(sorted[n-1]), latencyFloor))
+	const steps = 200
+	var pts [][2]float64
+	for s := 0; s <= steps; s++ {
+		x := round4(math.Pow(10, lo+(hi-lo)*float64(s)/steps))
+		at := time.Duration(x * float64(time.Millisecond))
+		i, _ := slices.BinarySearch(sorted, at+1) // first latency > at
+		if i == n {
+			break
+		}
+		if len(pts) > 0 && pts[len(pts)-1][0] == x {
+			continue
+		}
+		pts = append(pts, [2]float64{x, round4(float64(n-i) / float64(n))})
+	}
+	return pts
+}
+
+// round4 rounds x to 4 significant digits.
+func round4(x float64) float64 {
+	if x == 0 {
+		return 0
+	}
+	p := math.Pow(10, 3-math.Floor(math.Log10(math.Abs(x))))
+	return math.Round(x*p) / p
 }

@@ -49,16 +49,45 @@ func TestPeakAndConcurrency(t *testing.T) {
 func TestCCDF(t *testing.T) {
 	lat := []time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 100 * time.Millisecond}
 	pts := ccdf(lat)
-	if len(pts) == 0 || pts[0].Y != 0.75 {
+	if len(pts) == 0 || pts[0][1] != 0.75 {
 		t.Fatalf("ccdf starts at %v, want 3 of 4 slower than the fastest", pts)
 	}
 	for i := 1; i < len(pts); i++ {
-		if pts[i].X <= pts[i-1].X || pts[i].Y > pts[i-1].Y {
+		if pts[i][0] <= pts[i-1][0] || pts[i][1] > pts[i-1][1] {
 			t.Fatalf("ccdf not monotone at %d: %v then %v", i, pts[i-1], pts[i])
 		}
 	}
-	if last := pts[len(pts)-1]; last.Y != 0.25 {
+	if last := pts[len(pts)-1]; last[1] != 0.25 {
 		t.Errorf("ccdf ends at %v, want 1 of 4 slower", last)
+	}
+}
+
+func TestMedianAndSpread(t *testing.T) {
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median(3, 1, 2) = %v, want 2", got)
+	}
+	if got := median([]float64{4, 1, 2, 3}); got != 2.5 {
+		t.Errorf("median(4, 1, 2, 3) = %v, want 2.5", got)
+	}
+	if got := spread([]float64{99, 100, 98.5}, fmtPercent); got != "99.00% (98.50-100%)" {
+		t.Errorf("spread = %q", got)
+	}
+	if got := spread([]float64{21.3}, fmtMS); got != "21.3ms" {
+		t.Errorf("spread of one round = %q, want the value alone", got)
+	}
+	if got := spread([]float64{100, 100}, fmtPercent); got != "100%" {
+		t.Errorf("spread of equal rounds = %q, want the value alone", got)
+	}
+	if got := spread([]float64{20.04, 23.9, 19}, fmtMS); got != "20.0ms (19.0-23.9ms)" {
+		t.Errorf("spread = %q", got)
+	}
+}
+
+func TestRound4(t *testing.T) {
+	for _, c := range [][2]float64{{123456, 123500}, {0.00123456, 0.001235}, {1, 1}, {0, 0}} {
+		if got := round4(c[0]); got != c[1] {
+			t.Errorf("round4(%v) = %v, want %v", c[0], got, c[1])
+		}
 	}
 }
 

@@ -29,20 +29,39 @@ type scheme struct {
 	build func(p *proc, cfg config) getter
 }
 
+// schemes lists every scheme in the order the table shows them. To add one,
+// append it here with a getter that loads through p.fetch, and describe it
+// in doc.go and docs/stampede.md.
 var schemes = []scheme{
 	{"none", func(p *proc, _ config) getter { return none{p} }},
 	{"lock-reject", func(p *proc, _ config) getter { return &lockReject{p: p} }},
 	{"xsync", func(p *proc, _ config) getter { return &xsync{p: p} }},
-	{"flight", func(p *proc, _ config) getter {
-		return &flightGet{p: p, g: flight.New[string, Value]()}
+	{"xsync-nocancel", func(p *proc, _ config) getter { return &xsync{p: p, noCancel: true} }},
+	{"flight", func(p *proc, cfg config) getter {
+		return &flightGet{p: p, g: newGroup(cfg)}
 	}},
 	{"flight-grace", func(p *proc, cfg config) getter {
-		g := flight.New[string, Value](flight.WithForget(forget.Split(cfg.Grace, 0)))
-		return &flightGet{p: p, g: g}
+		return &flightGet{p: p, g: newGroup(cfg, flight.WithForget(forget.Split(cfg.Grace, 0)))}
 	}},
 	{"flight-xfetch", func(p *proc, cfg config) getter {
-		return &xfetch{flightGet: flightGet{p: p, g: flight.New[string, Value]()}, beta: cfg.Beta}
+		return &xfetch{flightGet: flightGet{p: p, g: newGroup(cfg)}, beta: cfg.Beta}
 	}},
+	{"flight-grace-xfetch", func(p *proc, cfg config) getter {
+		g := newGroup(cfg, flight.WithForget(forget.Split(cfg.Grace, 0)))
+		return &xfetch{flightGet: flightGet{p: p, g: g}, beta: cfg.Beta}
+	}},
+	{"stale-refresh", func(p *proc, _ config) getter {
+		return &staleRefresh{flightGet{p: p, g: flight.New[string, Value]()}}
+	}},
+}
+
+// newGroup builds the group of a flight scheme, with the call timeout of
+// -call-timeout when it is set.
+func newGroup(cfg config, opts ...flight.Option) *flight.Group[string, Value] {
+	if cfg.CallTimeout > 0 {
+		opts = append(opts, flight.WithCallTimeout(cfg.CallTimeout))
+	}
+	return flight.New[string, Value](opts...)
 }
 
 func schemeNames() []string {
@@ -94,16 +113,25 @@ func (l *lockReject) get(ctx context.Context, _ *rand.Rand) (Value, error) {
 // deadlines: DoChan, and a select on the caller's context. fn can only see
 // the context of the caller that started it (x/sync has no other), so when
 // that caller gives up, the query fails for every follower too.
+//
+// With noCancel, fn runs under context.WithoutCancel of that context, the
+// usual fix: the query outlives its starter, but it also loses the
+// starter's deadline, so nothing bounds a query that stalls.
 type xsync struct {
-	p *proc
-	g singleflight.Group
+	p        *proc
+	g        singleflight.Group
+	noCancel bool
 }
 
 func (x *xsync) get(ctx context.Context, _ *rand.Rand) (Value, error) {
 	if e, fresh := x.p.lookup(); fresh {
 		return e.val, nil
 	}
-	ch := x.g.DoChan(hotKey, func() (any, error) { return x.p.fetch(ctx) })
+	fctx := ctx
+	if x.noCancel {
+		fctx = context.WithoutCancel(ctx)
+	}
+	ch := x.g.DoChan(hotKey, func() (any, error) { return x.p.fetch(fctx) })
 	select {
 	case r := <-ch:
 		if r.Err != nil {
@@ -134,6 +162,34 @@ func (f *flightGet) inFlight() int { return f.g.InFlight() }
 
 // hits counts callers that flight served from a retained outcome.
 func (f *flightGet) hits() uint64 { return f.g.Stats().Hits }
+
+// staleRefresh serves stale data and refreshes in the background (the
+// stale-while-revalidate of RFC 5861): a reader that finds the entry expired
+// gets the expired value at once and starts a refresh, which runs detached
+// from every reader through the group's DoChan, so there is at most one per
+// process. Nobody waits for the backend once the cache holds a value; the
+// price is data up to a TTL plus a refresh old.
+type staleRefresh struct{ flightGet }
+
+func (s *staleRefresh) get(context.Context, *rand.Rand) (Value, error) {
+	e, fresh := s.p.lookup()
+	if !fresh {
+		// Nobody reads the channel: it has a buffer of one, so the
+		// refresh never blocks on it, and the group joins readers that
+		// arrive while it runs.
+		s.g.DoChan(hotKey, s.refresh)
+	}
+	return e.val, nil
+}
+
+// refresh loads the key. Nobody waits for it, so no caller's deadline can
+// bound it; a timeout of one TTL does (by then the value served is a whole
+// TTL out of date anyway).
+func (s *staleRefresh) refresh() (Value, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.p.cache.ttl)
+	defer cancel()
+	return s.p.fetch(ctx)
+}
 
 // xfetch adds probabilistic early recomputation (Vattani, Chierichetti and
 // Lowenstein, "Optimal Probabilistic Cache Stampede Prevention", VLDB 2015)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 )
@@ -11,18 +12,38 @@ import (
 // progressEvery is how often the progress line is redrawn.
 const progressEvery = 250 * time.Millisecond
 
-// simulate runs every scheme of cfg in turn and returns their results.
-// When progress is not nil it receives a progress line while each runs.
-func simulate(cfg config, progress io.Writer) []Result {
-	results := make([]Result, 0, len(cfg.Schemes))
-	for i, name := range cfg.Schemes {
-		label := fmt.Sprintf("[%d/%d] %-13s", i+1, len(cfg.Schemes), name)
-		results = append(results, runScheme(cfg, schemeByName(name), label, progress))
+// simulate runs every scheme of cfg for cfg.Rounds rounds and returns their
+// results, in the order of cfg.Schemes. The rounds are interleaved (every
+// scheme once, then every scheme again), so a disturbance on the machine
+// that lasts a few seconds hits one round of several schemes rather than
+// every round of one. Round r uses the seed cfg.Seed+r. When progress is
+// not nil it receives a progress line while each runs.
+func simulate(cfg config, progress io.Writer) []schemeRuns {
+	out := make([]schemeRuns, len(cfg.Schemes))
+	latencies := make([][]time.Duration, len(cfg.Schemes))
+	total := cfg.Rounds * len(cfg.Schemes)
+	for r := range cfg.Rounds {
+		rc := cfg
+		rc.Seed = cfg.Seed + uint64(r)
+		for i, name := range cfg.Schemes {
+			label := fmt.Sprintf("[%d/%d] round %d %-19s", r*len(cfg.Schemes)+i+1, total, r+1, name)
+			res := runScheme(rc, schemeByName(name), label, progress)
+			if r == 0 {
+				out[i] = schemeRuns{Scheme: name, Load: res.Load}
+			}
+			latencies[i] = append(latencies[i], res.Latencies...)
+			res.Load, res.Latencies = nil, nil
+			out[i].Rounds = append(out[i].Rounds, res)
+		}
+	}
+	for i := range out {
+		slices.Sort(latencies[i])
+		out[i].CCDF = ccdf(latencies[i])
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "\r%-78s\r", "")
 	}
-	return results
+	return out
 }
 
 // sim is the state of one scheme's run.

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -16,55 +15,103 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// palette gives each scheme the same colour in every plot.
-var palette = map[string]color.Color{
-	"none":          color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	"lock-reject":   color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-	"xsync":         color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
-	"flight":        color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	"flight-grace":  color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	"flight-xfetch": color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
+// look is how one scheme is drawn in every plot.
+type look struct {
+	color  color.Color
+	dashes []vg.Length
+}
+
+func rgb(v uint32) color.Color {
+	return color.RGBA{R: uint8(v >> 16), G: uint8(v >> 8), B: uint8(v), A: 0xff}
+}
+
+var (
+	solid  []vg.Length
+	dashed = []vg.Length{vg.Points(5), vg.Points(2.5)}
+	dotted = []vg.Length{vg.Points(1.5), vg.Points(1.5)}
+	dashDo = []vg.Length{vg.Points(5), vg.Points(2), vg.Points(1.5), vg.Points(2)}
+)
+
+// looks gives the known schemes the colours of the Okabe-Ito palette, which
+// stay apart for colour-blind readers too: each family of schemes has its
+// own hue (x/sync reddish purple, flight blue, retention green), and a
+// variant of a family shares its hue with a dashed line.
+var looks = map[string]look{
+	"none":                {rgb(0xd55e00), solid},  // vermillion
+	"lock-reject":         {rgb(0xe69f00), dashDo}, // orange
+	"xsync":               {rgb(0xcc79a7), solid},  // reddish purple
+	"xsync-nocancel":      {rgb(0xcc79a7), dashed},
+	"flight":              {rgb(0x0072b2), solid}, // blue
+	"flight-grace":        {rgb(0x009e73), solid}, // bluish green
+	"flight-xfetch":       {rgb(0x56b4e9), solid}, // sky blue
+	"flight-grace-xfetch": {rgb(0x009e73), dashed},
+	"stale-refresh":       {rgb(0x000000), dotted},
+}
+
+// spare colours, in order, for schemes the table above does not know yet.
+var spare = []look{
+	{rgb(0x8c564b), solid}, {rgb(0x7f7f7f), dashed}, {rgb(0xbcbd22), solid}, {rgb(0x8c564b), dashed},
+	{rgb(0x17becf), dashDo}, {rgb(0x7f7f7f), dotted}, {rgb(0xbcbd22), dashed}, {rgb(0x17becf), solid},
+}
+
+// lookup returns the look of each scheme of rep, in order.
+func lookup(rep report) []look {
+	out := make([]look, len(rep.Schemes))
+	n := 0
+	for i, s := range rep.Schemes {
+		l, ok := looks[s.Scheme]
+		if !ok {
+			l = spare[n%len(spare)]
+			n++
+		}
+		out[i] = l
+	}
+	return out
 }
 
 // writePlots writes <name>-load.<ext> and <name>-latency.<ext> into dir and
-// returns their paths.
-func writePlots(dir, name, ext string, cfg config, results []Result) ([]string, error) {
+// returns the paths it wrote.
+func writePlots(dir, name, ext string, rep report) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	styles := lookup(rep)
 	load := filepath.Join(dir, name+"-load."+ext)
-	if err := saveLoad(load, ext, cfg, results); err != nil {
+	if err := saveLoad(load, ext, rep, styles); err != nil {
 		return nil, err
 	}
 	lat := filepath.Join(dir, name+"-latency."+ext)
-	if err := latencyPlot(cfg, results).Save(16*vg.Centimeter, 11*vg.Centimeter, lat); err != nil {
-		return nil, err
+	if err := latencyPlot(rep, styles).Save(16*vg.Centimeter, 12*vg.Centimeter, lat); err != nil {
+		return []string{load}, err
 	}
 	return []string{load, lat}, nil
 }
 
 // saveLoad draws one panel per scheme, stacked, with the same axes, showing
-// the peak number of backend queries in each time bucket.
-func saveLoad(path, ext string, cfg config, results []Result) error {
+// the peak number of backend queries in each time bucket of the first
+// round. The y axis is logarithmic in 1+queries, so that a scheme that
+// keeps the backend at one query and one that fills it with forty are both
+// readable on one scale.
+func saveLoad(path, ext string, rep report, styles []look) error {
 	top := 1
-	for _, r := range results {
-		top = max(top, slices.Max(append([]int{0}, r.Load...)))
+	for _, s := range rep.Schemes {
+		top = max(top, slices.Max(append([]int{0}, s.Load...)))
 	}
-	rows := make([][]*plot.Plot, len(results))
-	for i, r := range results {
-		p := loadPanel(cfg, r, float64(top))
-		if i == len(results)-1 {
-			p.X.Label.Text = "time (s)"
+	rows := make([][]*plot.Plot, len(rep.Schemes))
+	for i := range rep.Schemes {
+		p := loadPanel(rep, i, styles[i], float64(top))
+		if i == len(rep.Schemes)-1 {
+			p.X.Label.Text = "time (s), first round"
 		}
 		rows[i] = []*plot.Plot{p}
 	}
-	const panel = 3.2 * vg.Centimeter
-	c, err := draw.NewFormattedCanvas(16*vg.Centimeter, panel*vg.Length(len(results))+vg.Centimeter, ext)
+	const panel = 2.6 * vg.Centimeter
+	c, err := draw.NewFormattedCanvas(16*vg.Centimeter, panel*vg.Length(len(rows))+vg.Centimeter, ext)
 	if err != nil {
 		return err
 	}
 	tiles := draw.Tiles{
-		Rows: len(results), Cols: 1,
+		Rows: len(rows), Cols: 1,
 		PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8),
 		PadY: vg.Points(2),
 	}
@@ -83,29 +130,57 @@ func saveLoad(path, ext string, cfg config, results []Result) error {
 	return f.Close()
 }
 
-func loadPanel(cfg config, r Result, top float64) *plot.Plot {
+func loadPanel(rep report, i int, st look, top float64) *plot.Plot {
+	s := rep.Schemes[i]
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: %d backend calls, peak %d at once", r.Scheme, r.BackendCalls, r.PeakConcurrency)
+	p.Title.Text = s.Scheme
+	if len(s.Rounds) > 0 {
+		r := s.Rounds[0]
+		p.Title.Text = fmt.Sprintf("%s: %d backend calls, at most %d at once", s.Scheme, r.BackendCalls, r.PeakConcurrency)
+	}
 	p.Title.TextStyle.Font.Size = vg.Points(9)
 	p.Title.Padding = vg.Points(2)
 	p.Y.Label.Text = "queries"
-	p.Y.Min, p.Y.Max = 0, top*1.05
-	p.X.Min, p.X.Max = 0, cfg.Duration.Seconds()
+	p.Y.Scale = log1pScale{}
+	p.Y.Tick.Marker = plot.TickerFunc(countTicks)
+	p.Y.Min, p.Y.Max = 0, top
+	p.X.Min, p.X.Max = 0, rep.Config.DurationMS/1000
 	p.X.Tick.Marker = plot.TickerFunc(timeTicks)
-	pts := make(plotter.XYs, 0, 2*len(r.Load))
-	w := cfg.Bucket.Seconds()
-	for i, n := range r.Load {
+	pts := make(plotter.XYs, 0, 2*len(s.Load))
+	w := rep.Config.BucketMS / 1000
+	for i, n := range s.Load {
 		// A step per bucket, so a short spike stays as wide as its bucket.
 		pts = append(pts, plotter.XY{X: float64(i) * w, Y: float64(n)}, plotter.XY{X: float64(i+1) * w, Y: float64(n)})
 	}
 	area, err := plotter.NewLine(pts)
 	if err == nil {
-		area.Color = palette[r.Scheme]
-		area.FillColor = fade(palette[r.Scheme])
+		area.Color = st.color
+		area.FillColor = fade(st.color)
 		p.Add(area)
 	}
 	p.Add(plotter.NewGrid())
 	return p
+}
+
+// log1pScale maps y to log(1+y): zero stays at the bottom, and 1, 2, 5 and
+// 40 queries are as far apart as their ratios.
+type log1pScale struct{}
+
+func (log1pScale) Normalize(lo, hi, y float64) float64 {
+	return (math.Log1p(y) - math.Log1p(lo)) / (math.Log1p(hi) - math.Log1p(lo))
+}
+
+// countTicks labels 0, 1, 2, 5, 10, 20, 50, ... up to hi.
+func countTicks(lo, hi float64) []plot.Tick {
+	ticks := []plot.Tick{{Value: 0, Label: "0"}}
+	for m := 1.0; m <= hi; m *= 10 {
+		for _, f := range []float64{1, 2, 5} {
+			if v := f * m; v >= lo && v <= hi {
+				ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+			}
+		}
+	}
+	return ticks
 }
 
 // timeTicks labels every second, or every tenth of a second on short runs,
@@ -127,17 +202,18 @@ func timeTicks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// fade returns c at a quarter of its opacity.
+// fade returns c at about a third of its opacity.
 func fade(c color.Color) color.Color {
 	r, g, b, _ := c.RGBA()
 	return color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: 0x50}
 }
 
 // latencyPlot draws, for each scheme, the fraction of requests slower than
-// x (a complementary CDF) on log-log axes, where tails are easy to compare.
-func latencyPlot(cfg config, results []Result) *plot.Plot {
+// x (a complementary CDF, every round pooled) on log-log axes, where tails
+// are easy to compare.
+func latencyPlot(rep report, styles []look) *plot.Plot {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Client latency: fraction of requests slower than x (dashed: the %v deadline)", cfg.Deadline)
+	p.Title.Text = fmt.Sprintf("Client latency: fraction of requests slower than x (dashed grey: the %gms deadline)", rep.Config.DeadlineMS)
 	p.Title.TextStyle.Font.Size = vg.Points(10)
 	p.X.Label.Text = "latency (ms)"
 	p.Y.Label.Text = "fraction slower"
@@ -148,8 +224,13 @@ func latencyPlot(cfg config, results []Result) *plot.Plot {
 	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), vg.Points(6)
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	minX, minY := math.Inf(1), 1.0
-	for i, r := range results {
-		pts := ccdf(r.Latencies)
+	for i, s := range rep.Schemes {
+		pts := make(plotter.XYs, 0, len(s.CCDF))
+		for _, xy := range s.CCDF {
+			if xy[0] > 0 && xy[1] > 0 {
+				pts = append(pts, plotter.XY{X: xy[0], Y: xy[1]})
+			}
+		}
 		if len(pts) == 0 {
 			continue
 		}
@@ -158,22 +239,19 @@ func latencyPlot(cfg config, results []Result) *plot.Plot {
 		if err != nil {
 			continue
 		}
-		l.Color = palette[r.Scheme]
-		l.Width = vg.Points(1.5)
-		l.Dashes = dashes(i)
+		l.Color = styles[i].color
+		l.Width = vg.Points(1.6)
+		l.Dashes = styles[i].dashes
 		p.Add(l)
-		p.Legend.Add(r.Scheme, l)
+		p.Legend.Add(s.Scheme, l)
 	}
 	if !math.IsInf(minX, 1) {
 		p.X.Min = math.Pow(10, math.Floor(math.Log10(minX))) // a whole decade
 	}
 	p.Y.Min, p.Y.Max = minY, 1
-	p.Add(plotter.NewGrid(), deadlineLine(ms(cfg.Deadline), minY))
+	p.Add(plotter.NewGrid(), deadlineLine(rep.Config.DeadlineMS, minY))
 	return p
 }
-
-// latencyFloor (ms) cuts off cache hits, whose latency is scheduling noise.
-const latencyFloor = 0.01
 
 // deadlineLine marks the client deadline on the latency plot.
 func deadlineLine(deadline, minY float64) plot.Plotter {
@@ -184,35 +262,4 @@ func deadlineLine(deadline, minY float64) plot.Plotter {
 	l.Color = color.Gray{Y: 0x80}
 	l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
 	return l
-}
-
-// dashes lets overlapping lines stay distinguishable.
-func dashes(i int) []vg.Length {
-	if i%2 == 0 {
-		return nil
-	}
-	return []vg.Length{vg.Points(4), vg.Points(2)}
-}
-
-// ccdf returns about 400 points (x in ms, fraction of latencies above x)
-// spaced evenly on a log axis, from sorted latencies.
-func ccdf(sorted []time.Duration) plotter.XYs {
-	n := len(sorted)
-	if n == 0 {
-		return nil
-	}
-	lo := math.Log10(max(ms(sorted[0]), latencyFloor))
-	hi := math.Log10(max(ms(sorted[n-1]), latencyFloor))
-	const steps = 400
-	var pts plotter.XYs
-	for s := 0; s <= steps; s++ {
-		x := math.Pow(10, lo+(hi-lo)*float64(s)/steps)
-		at := time.Duration(x * float64(time.Millisecond))
-		i, _ := slices.BinarySearch(sorted, at+1) // first latency > at
-		if i == n {
-			break
-		}
-		pts = append(pts, plotter.XY{X: x, Y: float64(n-i) / float64(n)})
-	}
-	return pts
 }
