@@ -26,7 +26,8 @@ import (
 //	queued      its last waiter leaves   -> discarded (left the queue)
 //
 // Until it runs, a batch takes new keys while it is its partition's open
-// batch (see Loader.open), which it stops being when it runs or is full.
+// batch (see Loader.open), which it stops being when it runs or is full. A
+// batch for a key that is not equal to itself (alone) is never open.
 type state uint8
 
 const (
@@ -50,34 +51,34 @@ type entry[K comparable, V any] struct {
 	err error
 
 	// Guarded by Loader.mu.
-	waiters int  // callers waiting; each duplicate of a LoadMany counts
-	dropped bool // every waiter left before the fetch; not fetched
-	mapped  bool // Loader.keys[key] locates this entry
+	waiters int32 // callers waiting; each duplicate of a LoadMany counts
+	dropped bool  // every waiter left before the fetch; not fetched
+	mapped  bool  // Loader.keys[key] locates this entry, if batch.mapped > 0
 }
 
 // batch is one fetch: the keys it collects, then its outcome.
 type batch[K comparable, V any] struct {
-	part string        // partition; set at creation
-	done chan struct{} // closed when the outcome is published
+	part  string        // partition; set at creation
+	alone bool          // one key that is not equal to itself; set at creation
+	done  chan struct{} // closed when the outcome is published
 
 	// Guarded by Loader.mu.
 	state  state
 	ents   []entry[K, V]   // appended to while open, fixed once running
+	free   []int32         // dropped entries to reuse, until the batch runs
 	live   int             // entries with waiters; before running, the undropped ones
-	kept   int             // entries retained and still in Loader.keys (done only)
-	timer  *time.Timer     // the window while collecting, the retention when done
+	mapped int             // entries that Loader.keys locates; 0: none, whatever their flags
+	timer  *time.Timer     // the window, while collecting
 	parent context.Context // the opener's context, until the batch runs
 
 	// Set when the batch starts running, under Loader.mu, then read-only.
 	keys []K
 	ctx  flightctx.Shared // fetch's context; the loader holds its one reference
 
-	// How fetch ended, written before done closes, with the end of each
-	// entry's retention window (zero: not kept), made only when the
-	// forget policy keeps an entry.
+	// How fetch ended, written before done closes, read after; without
+	// either, each entry holds its outcome.
 	panic  *flight.PanicError
 	goexit bool
-	until  []time.Time
 
 	// Room for the first key, so a batch of one needs no more allocations.
 	one    [1]entry[K, V]
@@ -92,40 +93,76 @@ type slot[K comparable, V any] struct {
 
 func (s slot[K, V]) entry() *entry[K, V] { return &s.b.ents[s.i] }
 
+// outcome returns the value or error of s, whose batch is done and did not
+// panic.
+func (s slot[K, V]) outcome() (V, error) {
+	e := s.entry()
+	return e.val, e.err
+}
+
 // acquire adds one waiter for key and returns its entry: a pending or
-// running one for key, a retained one, or a new one in key's partition's open
-// batch. want is how many keys the caller is about to add, counting this one,
-// so that a batch grows once for a LoadMany. l.mu must be held.
-func (l *Loader[K, V]) acquire(ctx context.Context, key K, part string, want int) slot[K, V] {
+// running one for key, or a new one in key's partition's open batch, or, for
+// a key that is not equal to itself, in a batch of its own. want is how many
+// keys of the partition the caller is about to add, counting this one, so
+// that a batch grows once for a LoadMany. l.mu must be held.
+func (l *Loader[K, V]) acquire(ctx context.Context, key K, part string, want int, alone bool) slot[K, V] {
+	if alone {
+		return l.acquireAlone(ctx, key, part)
+	}
 	if s, ok := l.keys[key]; ok {
 		e := s.entry()
-		if s.b.state != done {
-			if e.waiters == 0 {
-				s.b.live++ // only while running: earlier, the entry was dropped
-			}
-			e.waiters++
-			return s
+		if e.waiters == 0 {
+			s.b.live++ // only while running: earlier, the entry was dropped
 		}
-		if time.Now().Before(s.b.until[s.i]) {
-			return s // retained: not a waiter, nothing to leave
-		}
-		l.unkeep(s)
+		e.waiters++
+		return s
 	}
 	b := l.openBatch(ctx, part)
-	if len(b.ents) == cap(b.ents) && want > 1 {
-		if room := l.cfg.maxBatch - b.live; room > 0 && room < want {
-			want = room
-		}
-		b.ents = slices.Grow(b.ents, want)
-	}
-	s := slot[K, V]{b, len(b.ents)}
-	b.ents = append(b.ents, entry[K, V]{key: key, waiters: 1, mapped: true})
+	s := slot[K, V]{b, l.newEntry(b, want)}
+	b.ents[s.i] = entry[K, V]{key: key, waiters: 1, mapped: true}
 	b.live++
+	b.mapped++
 	l.keys[key] = s
 	if l.cfg.maxBatch > 0 && b.live >= l.cfg.maxBatch {
 		l.full(b)
 	}
 	return s
+}
+
+// acquireAlone fetches key, which is not equal to itself, in a batch of its
+// own that nobody else can join: such a key can never be found in
+// Loader.keys again, so it is never put there. l.mu must be held.
+func (l *Loader[K, V]) acquireAlone(ctx context.Context, key K, part string) slot[K, V] {
+	b := &batch[K, V]{part: part, alone: true, done: make(chan struct{}), parent: ctx}
+	b.one[0] = entry[K, V]{key: key, waiters: 1}
+	b.ents = b.one[:]
+	b.live = 1
+	l.dispatch(b)
+	return slot[K, V]{b, 0}
+}
+
+// newEntry returns the index of a free entry of b, the open batch, reusing
+// one whose key was dropped, or growing b.ents: at once to want entries (or
+// the size of the last batch, up to MaxBatch) when it outgrows its first.
+// l.mu must be held.
+func (l *Loader[K, V]) newEntry(b *batch[K, V], want int) int {
+	if n := len(b.free); n > 0 {
+		i := b.free[n-1]
+		b.free = b.free[:n-1]
+		return int(i)
+	}
+	if len(b.ents) == cap(b.ents) {
+		grow := max(want, len(b.ents)) // at least double
+		if len(b.ents) == 1 {
+			grow = max(grow, l.hint-1)
+		}
+		if room := l.cfg.maxBatch - b.live; room > 0 {
+			grow = min(grow, room)
+		}
+		b.ents = slices.Grow(b.ents, grow)
+	}
+	b.ents = b.ents[:len(b.ents)+1]
+	return len(b.ents) - 1
 }
 
 // openBatch returns the batch that takes new keys in partition part,
@@ -177,74 +214,16 @@ func (l *Loader[K, V]) unopen(b *batch[K, V]) {
 func (l *Loader[K, V]) full(b *batch[K, V]) {
 	l.unopen(b)
 	if b.state == collecting {
-		l.stopTimer(b) // if it already fired, windowEnd sees the new state
+		l.stopTimer(&b.timer) // if it already fired, windowEnd sees the new state
 		l.dispatch(b)
 	}
 }
 
-// stopTimer stops b's timer. When the timer has already fired, its function
-// is on its way and accounts for it. l.mu must be held.
-func (l *Loader[K, V]) stopTimer(b *batch[K, V]) {
-	if b.timer != nil && b.timer.Stop() {
+// stopTimer stops the timer *t and forgets it. When the timer has already
+// fired, its function is on its way and accounts for it. l.mu must be held.
+func (l *Loader[K, V]) stopTimer(t **time.Timer) {
+	if *t != nil && (*t).Stop() {
 		l.timers--
 	}
-	b.timer = nil
-}
-
-// leave removes one waiter from s, whose batch is not done. A key that loses
-// its last waiter before its fetch starts is dropped from the batch, and a
-// batch that loses its last waiter is discarded before it runs, abandoned
-// while it runs. l.mu must be held.
-func (l *Loader[K, V]) leave(s slot[K, V]) {
-	b, e := s.b, s.entry()
-	e.waiters--
-	if e.waiters > 0 {
-		return
-	}
-	b.live--
-	switch b.state {
-	case running:
-		if b.live == 0 {
-			l.abandon(b)
-		}
-		return
-	case abandoned:
-		panic("batch: internal error: waiter left an abandoned batch")
-	}
-	e.dropped = true
-	l.unmap(e)
-	if b.live > 0 {
-		return
-	}
-	switch b.state {
-	case collecting:
-		l.stopTimer(b)
-	case queued:
-		l.queue = slices.DeleteFunc(l.queue, func(q *batch[K, V]) bool { return q == b })
-	default:
-		return // starting: its goroutine finds it empty and gives the slot back
-	}
-	l.unopen(b)
-	b.state = discarded
-	b.parent = nil
-}
-
-// abandon cancels the fetch of a running batch nobody waits for, with cause
-// ErrAbandoned, and releases its keys in the same locked step, so that a
-// later load starts a new fetch and never receives this one's outcome.
-// l.mu must be held.
-func (l *Loader[K, V]) abandon(b *batch[K, V]) {
-	b.state = abandoned
-	for i := range b.ents {
-		l.unmap(&b.ents[i])
-	}
-	b.ctx.Release()
-}
-
-// unmap removes e's key from Loader.keys if it locates e. l.mu must be held.
-func (l *Loader[K, V]) unmap(e *entry[K, V]) {
-	if e.mapped {
-		delete(l.keys, e.key)
-		e.mapped = false
-	}
+	*t = nil
 }

@@ -233,3 +233,46 @@ func TestAnchorFirstCallerCtx(t *testing.T) {
 		settle(t, l)
 	})
 }
+
+// TestLoaderFetchTimeoutErr checks issue 10, item 6: when fetch's deadline
+// (WithFetchTimeout) passes before anything looked at its context, and then
+// the loader acts on that context (here: its last waiter leaves, which
+// releases it), fetch's ctx.Err() still reports context.DeadlineExceeded,
+// as context.Cause does: the deadline came first.
+//
+// The fix belongs to flight/ctx (Shared); this is the Loader's regression
+// test for it. PENDING: until that fix is on main, skipUntilCtxFix skips it.
+func TestLoaderFetchTimeoutErr(t *testing.T) {
+	skipUntilCtxFix(t)
+	synctest.Test(t, func(t *testing.T) {
+		g := newGate()
+		l := batch.New(g.fetch, batch.WithFetchTimeout(time.Second))
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		a := goLoad(l, ctx, 1)
+		c := g.next(t)
+		require.ErrorIs(t, recv(t, a).err, context.DeadlineExceeded, "the waiter left after the fetch's deadline")
+		synctest.Wait() // the loader released fetch's context
+		assert.Equal(t, context.DeadlineExceeded, c.ctx.Err(), "the deadline passed first")
+		assert.Equal(t, context.DeadlineExceeded, context.Cause(c.ctx))
+		c.found()
+		settle(t, l)
+	})
+}
+
+// skipUntilCtxFix skips t while flightctx.Shared still reports a deadline
+// that passed before anyone looked at it as context.Canceled once released
+// (issue 10, item 6, fixed in flight/ctx). Remove it with that fix.
+func skipUntilCtxFix(t *testing.T) {
+	t.Helper()
+	var err error
+	synctest.Test(t, func(*testing.T) {
+		s := flightctx.New(context.Background(), flightctx.WithTimeout(time.Second))
+		time.Sleep(2 * time.Second)
+		s.Release()
+		err = s.Err()
+	})
+	if err != context.DeadlineExceeded {
+		t.Skip("PENDING issue 10 item 6: flight/ctx reports a passed deadline as " + err.Error())
+	}
+}

@@ -24,7 +24,7 @@ func (l *Loader[K, V]) dispatch(b *batch[K, V]) {
 	}
 	l.running++
 	b.state = starting
-	go l.run(b)
+	go l.run(b, l.opened(b.part) == b)
 }
 
 // take gives the fetch slot held by the caller to b, or, when b has lost
@@ -37,8 +37,7 @@ func (l *Loader[K, V]) take(b *batch[K, V]) *batch[K, V] {
 			l.seal(b)
 			return b
 		}
-		b.state = discarded
-		b.parent = nil
+		l.discard(b)
 	}
 	l.running--
 	return nil
@@ -59,20 +58,36 @@ func (l *Loader[K, V]) dequeue() *batch[K, V] {
 	return b
 }
 
+// maxHintBytes bounds the memory a batch reserves at once for its entries
+// from the size of the batch before it (see Loader.hint).
+const maxHintBytes = 64 << 10
+
 // seal fixes the keys of b, which is about to run, and builds its context.
 // l.mu must be held.
 func (l *Loader[K, V]) seal(b *batch[K, V]) {
 	b.state = running
-	if len(b.ents) == 1 {
+	switch {
+	case len(b.ents) == 1:
 		b.oneKey[0] = b.ents[0].key
 		b.keys = b.oneKey[:]
-	} else {
+	case len(b.free) == 0:
+		b.keys = make([]K, len(b.ents))
+		for i := range b.ents {
+			b.keys[i] = b.ents[i].key
+		}
+	default:
+		// Dropped entries are at most as many as live ones ever were:
+		// each new key reuses one first.
 		b.keys = make([]K, 0, b.live)
 		for i := range b.ents {
 			if !b.ents[i].dropped {
 				b.keys = append(b.keys, b.ents[i].key)
 			}
 		}
+	}
+	b.free = nil
+	if !b.alone {
+		l.hint = min(len(b.keys), l.maxHint)
 	}
 	flightctx.Init(&b.ctx, b.parent, l.cfg.ctxOpts...)
 	b.parent = nil

@@ -43,10 +43,22 @@
 //	fetch calls runtime.Goexit    every waiter hangs                waiters get flight.ErrGoexit
 //	idle loader                   -                                 no goroutine, no timer
 //
+// Keys must be usable as map keys. A key that cannot be hashed (an
+// interface key holding a slice, map or func) makes Load, LoadMany and Forget
+// panic in their caller with a "batch: " message before the loader does
+// anything, and the loader keeps working for every other key. A key that is
+// not equal to itself (a float NaN, or a struct, array or interface holding
+// one) could never be found again: it is fetched for its caller alone, in a
+// batch of its own, is never joined, kept or registered, and gets
+// [ErrNotFound] unless that fetch fails, since no map lookup can find it.
+// The zero Loader has no fetch function: its methods panic; use [New].
+//
 // A panic that no waiter is left to receive goes to the [WithPanicHandler]
-// handler, or crashes the process without one: it is never swallowed. With
-// [WithForget] a fetched value (or, if the policy says so, an error) stays
-// shareable for a short window; context errors never do.
+// handler, or crashes the process without one: it is never swallowed. When
+// several fetches of one LoadMany panic, LoadMany panics with a
+// *[flight.PanicError] that joins them. With [WithForget] a fetched value
+// (or, if the policy says so, an error) stays shareable for a short window;
+// context errors never do.
 //
 // Batching is set with options: [WithWindow] (how long a batch collects keys;
 // none by default), [WithMaxBatch] (keys per fetch), [WithMaxConcurrency]

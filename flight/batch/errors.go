@@ -36,7 +36,11 @@ func (e KeyErrors[K]) Error() string {
 		lines = append(lines, fmt.Sprintf("%v: %v", k, err))
 	}
 	slices.Sort(lines)
-	return fmt.Sprintf("batch: %d keys failed: %s", len(e), strings.Join(lines, "; "))
+	keys := "keys"
+	if len(e) == 1 {
+		keys = "key"
+	}
+	return fmt.Sprintf("batch: %d %s failed: %s", len(e), keys, strings.Join(lines, "; "))
 }
 
 // Unwrap returns the non-nil errors of e, for [errors.Is] and [errors.As].

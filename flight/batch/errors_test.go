@@ -74,6 +74,7 @@ func TestKeyErrors(t *testing.T) {
 	for range 5 {
 		assert.Equal(t, "batch: 3 keys failed: a: batch: not found; b: database down; c: <nil>", errs.Error())
 	}
+	assert.Equal(t, "batch: 1 key failed: 7: database down", batch.KeyErrors[int]{7: errDown}.Error())
 	require.ErrorIs(t, errs, errDown)
 	require.ErrorIs(t, errs, batch.ErrNotFound)
 	assert.Len(t, errs.Unwrap(), 2, "nil errors are left out")

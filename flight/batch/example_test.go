@@ -80,7 +80,7 @@ func ExampleLoader_LoadMany() {
 	// 1 alice <nil>
 	// 9  batch: not found
 	// 3 carol <nil>
-	// 2 users; batch: 1 keys failed: 9: batch: not found
+	// 2 users; batch: 1 key failed: 9: batch: not found
 }
 
 // ExampleKeyErrors shows a fetch that fails some keys without failing the

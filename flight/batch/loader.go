@@ -2,7 +2,9 @@ package batch
 
 import (
 	"context"
+	"reflect"
 	"sync"
+	"unsafe"
 )
 
 // Loader loads values by key in batches: concurrent loads of different keys
@@ -10,20 +12,28 @@ import (
 // key of one call. It keeps nothing once a fetch has answered its waiters
 // (unless built with [WithForget]), so it is not a cache.
 //
-// Use [New]; the zero Loader has no fetch function and is not usable. A
-// Loader is safe for concurrent use and must not be copied after first use.
+// Use [New]: the zero Loader has no fetch function, and each of its methods
+// panics with a message that says so. A Loader is safe for concurrent use and
+// must not be copied after first use.
 type Loader[K comparable, V any] struct {
 	fetch func(ctx context.Context, keys []K) (map[K]V, error)
 	part  func(K) string // nil: one partition
+	check bool           // K can hold NaN or an unhashable value: check each key
 	cfg   config         // read-only after New
 
+	// maxHint is the most entries a batch reserves at once from the size
+	// of the one before: maxHintBytes of them. Read-only after New.
+	maxHint int
+
 	mu      sync.Mutex
-	keys    map[K]slot[K, V]        // keys pending, in flight or retained
+	keys    map[K]slot[K, V]        // keys pending or in flight
+	kept    map[K]kept[K, V]        // outcomes the forget policy retains
 	open    *batch[K, V]            // the batch taking new keys, without partitions
 	parts   map[string]*batch[K, V] // the batch taking new keys, per partition
 	queue   []*batch[K, V]          // batches waiting for a fetch slot, oldest first
 	running int                     // fetch slots taken: batches starting or running
 	timers  int                     // window and retention timers pending
+	hint    int                     // keys of the last batch sealed, up to maxHint
 }
 
 // New returns a Loader that fetches with fetch, configured by opts.
@@ -32,25 +42,38 @@ type Loader[K comparable, V any] struct {
 // found. A key missing from the map gets [ErrNotFound]; keys nobody asked for
 // are ignored. An error fails every key of the batch, unless it is or wraps a
 // [KeyErrors], which fails only the keys it lists. fetch may keep or reorder
-// keys: the loader never reads the slice again. fetch's context carries the values of the context of the load that
-// opened the batch, is cancelled with cause [flight.ErrAbandoned] when every
-// waiter of every key in the batch has gone, is cancelled when fetch returns,
-// and has no deadline unless the loader has [WithFetchTimeout]. fetch must
-// not wait for a load of a key in its own batch, which would join the running
-// fetch and wait for itself.
+// keys: the loader never reads the slice again. fetch's context carries the
+// values of the context of the load that opened the batch, is cancelled with cause
+// [flight.ErrAbandoned] when every waiter of every key in the batch has gone,
+// is cancelled when fetch returns, and has no deadline unless the loader has
+// [WithFetchTimeout]. fetch must not wait for a load of a key in its own
+// batch, which would join the running fetch and wait for itself.
 //
 // New panics if fetch is nil or an option is invalid.
 func New[K comparable, V any](fetch func(ctx context.Context, keys []K) (map[K]V, error), opts ...Option) *Loader[K, V] {
 	if fetch == nil {
 		panic("batch: nil fetch")
 	}
-	l := &Loader[K, V]{fetch: fetch, keys: make(map[K]slot[K, V])}
+	l := &Loader[K, V]{fetch: fetch, keys: make(map[K]slot[K, V]), check: mustCheck(reflect.TypeFor[K]())}
 	for _, o := range opts {
 		o.apply(&l.cfg)
 	}
 	l.part = partitionFunc[K](l.cfg.partition)
+	l.maxHint = max(1, maxHintBytes/int(unsafe.Sizeof(entry[K, V]{})))
 	return l
 }
+
+// enter checks what every load needs: a Loader made by New and a context.
+func (l *Loader[K, V]) enter(ctx context.Context) {
+	if l.fetch == nil {
+		panic(errZero)
+	}
+	if ctx == nil {
+		panic("batch: nil Context")
+	}
+}
+
+const errZero = "batch: zero Loader; make one with New"
 
 // Load returns the value for key, fetched in a batch with other keys, or the
 // key's error: [ErrNotFound] when fetch did not return it, the key's own
@@ -63,12 +86,12 @@ func New[K comparable, V any](fetch func(ctx context.Context, keys []K) (map[K]V
 // If ctx is already done, Load returns ctx.Err() without loading anything.
 // If fetch panics, Load panics with a *[flight.PanicError]; if fetch calls
 // [runtime.Goexit], Load returns [flight.ErrGoexit]. Load panics if ctx is
-// nil.
+// nil, and if key cannot be hashed (an interface key holding a slice, say).
+// A key that is not equal to itself (a NaN) is fetched for its caller alone,
+// in a batch of its own, and gets [ErrNotFound] unless the fetch fails.
 func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
+	l.enter(ctx)
 	var zero V
-	if ctx == nil {
-		panic("batch: nil Context")
-	}
 	done := ctx.Done()
 	if done != nil {
 		select {
@@ -77,12 +100,19 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 		default:
 		}
 	}
+	alone := l.check && !selfEqual(key)
 	var part string
 	if l.part != nil {
 		part = l.part(key)
 	}
 	l.mu.Lock()
-	s := l.acquire(ctx, key, part, 1)
+	if len(l.kept) > 0 && !alone {
+		if k, ok := l.retained(key); ok {
+			l.mu.Unlock()
+			return k.val, k.err
+		}
+	}
+	s := l.acquire(ctx, key, part, 1, alone)
 	l.mu.Unlock()
 
 	select {
@@ -95,8 +125,7 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 	if s.b.panic != nil {
 		panic(s.b.panic)
 	}
-	e := s.entry()
-	return e.val, e.err
+	return s.outcome()
 }
 
 // detach removes the waiter of s whose context ended, and reports true,
@@ -104,139 +133,35 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 // waiter's to take, and detach reports false.
 func (l *Loader[K, V]) detach(s slot[K, V]) bool {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if s.b.state == done {
+		l.mu.Unlock()
 		return false
 	}
-	l.leave(s)
+	b := l.leave(s)
+	l.mu.Unlock()
+	l.release(b)
 	return true
-}
-
-// LoadMany loads keys as [Loader.Load] does, all at once, and returns one
-// [Result] per key, in the order of keys. Keys that are not already pending
-// or being fetched go to one batch (more if they exceed [WithMaxBatch] or span
-// partitions); a key that appears more than once is fetched once.
-//
-// LoadMany blocks until every key has its outcome or ctx ends. When ctx ends
-// first, the keys still waiting get ctx.Err() and detach, while those already
-// fetched keep their values. If ctx is already done, every key gets
-// ctx.Err() and nothing is loaded. If the fetch of any of the keys panics,
-// LoadMany detaches from the others and panics with a *[flight.PanicError].
-// LoadMany panics if ctx is nil.
-func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) Results[K, V] {
-	if ctx == nil {
-		panic("batch: nil Context")
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	res := make(Results[K, V], len(keys))
-	for i, k := range keys {
-		res[i].Key = k
-	}
-	done := ctx.Done()
-	if done != nil {
-		select {
-		case <-done:
-			return fail(res, ctx.Err())
-		default:
-		}
-	}
-	var parts []string
-	if l.part != nil {
-		parts = make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = l.part(k)
-		}
-	}
-	slots := make([]slot[K, V], len(keys))
-	l.mu.Lock()
-	for i, k := range keys {
-		var part string
-		if parts != nil {
-			part = parts[i]
-		}
-		slots[i] = l.acquire(ctx, k, part, len(keys)-i)
-	}
-	l.mu.Unlock()
-	return l.waitMany(ctx, slots, res)
-}
-
-// waitMany waits for the outcome of every slot, filling res.
-func (l *Loader[K, V]) waitMany(ctx context.Context, slots []slot[K, V], res Results[K, V]) Results[K, V] {
-	done := ctx.Done()
-	var prev *batch[K, V] // done; keys of one batch are usually adjacent
-	for i, s := range slots {
-		if s.b != prev {
-			select {
-			case <-s.b.done:
-				prev = s.b
-			case <-done:
-				l.detachMany(slots[i:], res[i:], ctx.Err())
-				return res
-			}
-		}
-		if s.b.panic != nil {
-			l.detachMany(slots[i+1:], nil, nil)
-			panic(s.b.panic)
-		}
-		e := s.entry()
-		res[i].Val, res[i].Err = e.val, e.err
-	}
-	return res
-}
-
-// detachMany removes the waiters of the slots whose outcome is not yet
-// published and gives their results err; the others get their outcome. With
-// nil res, it only detaches. A published panic is raised after detaching.
-func (l *Loader[K, V]) detachMany(slots []slot[K, V], res Results[K, V], err error) {
-	var pe error
-	l.mu.Lock()
-	for i, s := range slots {
-		switch {
-		case s.b.state != done:
-			l.leave(s)
-			if res != nil {
-				res[i].Err = err
-			}
-		case s.b.panic != nil:
-			if pe == nil {
-				pe = s.b.panic
-			}
-		case res != nil:
-			e := s.entry()
-			res[i].Val, res[i].Err = e.val, e.err
-		}
-	}
-	l.mu.Unlock()
-	if pe != nil && res != nil {
-		panic(pe)
-	}
-}
-
-func fail[K comparable, V any](res Results[K, V], err error) Results[K, V] {
-	for i := range res {
-		res[i].Err = err
-	}
-	return res
 }
 
 // Forget makes the next load of key fetch it afresh. It evicts a value kept
 // by [WithForget] at once, and releases a key that is being fetched: its
 // current waiters still receive that fetch's outcome, while later loads start
 // a new fetch. A key still pending (its fetch has not started) is not
-// affected, since its fetch will read current data anyway.
+// affected, since its fetch will read current data anyway. Forget panics if
+// key cannot be hashed, as Load does.
 func (l *Loader[K, V]) Forget(key K) {
+	if l.fetch == nil {
+		panic(errZero)
+	}
+	if l.check && !selfEqual(key) {
+		return // never registered
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, ok := l.keys[key]
-	if !ok {
-		return
+	if k, ok := l.kept[key]; ok {
+		l.unkeep(key, k)
 	}
-	switch s.b.state {
-	case done:
-		l.unkeep(s)
-	case running:
-		l.unmap(s.entry())
+	if s, ok := l.keys[key]; ok && s.b.state == running {
+		l.unmap(s.b, s.entry())
 	}
 }

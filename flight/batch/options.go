@@ -60,7 +60,9 @@ func WithMaxBatch(n int) Option {
 // WithMaxConcurrency limits the fetches running at once to n. A batch ready
 // beyond the limit waits in a queue, first in first out, and keeps collecting
 // keys (up to [WithMaxBatch]) until a running fetch returns and hands it its
-// slot: a waiting batch costs no goroutine. Zero, the default, means no limit.
+// slot: a waiting batch costs no goroutine, and a key whose callers all left
+// gives its place to the next key, so callers coming and going never grow it
+// beyond the most keys it held at once. Zero, the default, means no limit.
 // WithMaxConcurrency panics if n is negative.
 func WithMaxConcurrency(n int) Option {
 	if n < 0 {
@@ -93,7 +95,9 @@ func WithPartition[K comparable](f func(key K) string) Option {
 // Whatever it says, context errors, [flight.ErrAbandoned], a panic, a Goexit
 // and the outcome of a key nobody waited for any more are never kept. Without
 // it, or with a nil policy, nothing outlives its fetch. A kept outcome holds
-// one timer per batch until its window ends; [Loader.Forget] evicts it.
+// its own value or error and nothing else of its fetch; the outcomes one
+// fetch keeps for one window share a timer, which ends with the window or
+// once [Loader.Forget] has evicted them all.
 func WithForget(p forget.Policy) Option {
 	return optionFunc(func(c *config) { c.forget = p })
 }

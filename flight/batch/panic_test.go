@@ -195,3 +195,58 @@ func TestLoaderPanicCrash(t *testing.T) {
 	require.Positive(t, exit.ExitCode(), "the child must exit on its own; output:\n%s", out)
 	require.Contains(t, string(out), crashMarker)
 }
+
+// TestLoaderLoadManyPanics checks issue 10, item 7: when two fetches of one
+// LoadMany panic, both panics reach someone. If both are published before
+// LoadMany sees either, it panics with a *flight.PanicError that joins them;
+// if one comes after LoadMany has panicked and left, it goes to the
+// fetch's other waiters or, with none, to the panic handler.
+func TestLoaderLoadManyPanics(t *testing.T) {
+	errA, errB := errors.New("a"), errors.New("b")
+	panicA := func() (map[int]string, error) { panic(errA) }
+	panicB := func() (map[int]string, error) { panic(errB) }
+	t.Run("both before", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := newGate()
+			handled := make(chan *flight.PanicError, 2)
+			l := batch.New(g.fetch, batch.WithMaxBatch(1),
+				batch.WithPanicHandler(func(pe *flight.PanicError) { handled <- pe }))
+			many := goLoadMany(l, t.Context(), 1, 2)
+			c1, c2 := g.next(t), g.next(t)
+			if c1.keys[0] != 1 {
+				c1, c2 = c2, c1
+			}
+			c2.do(panicB) // the batch LoadMany does not wait on yet
+			synctest.Wait()
+			c1.do(panicA)
+			o := recv(t, many)
+			require.NotNil(t, o.panicked)
+			pe, ok := o.panicked.(*flight.PanicError)
+			require.True(t, ok, "panicked with %T", o.panicked)
+			require.ErrorIs(t, pe, errA)
+			require.ErrorIs(t, pe, errB, "the second panic is not lost")
+			assert.Empty(t, handled)
+			settle(t, l)
+		})
+	})
+	t.Run("one after", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := newGate()
+			handled := make(chan *flight.PanicError, 2)
+			l := batch.New(g.fetch, batch.WithMaxBatch(1),
+				batch.WithPanicHandler(func(pe *flight.PanicError) { handled <- pe }))
+			many := goLoadMany(l, t.Context(), 1, 2)
+			c1, c2 := g.next(t), g.next(t)
+			if c1.keys[0] != 1 {
+				c1, c2 = c2, c1
+			}
+			c1.do(panicA)
+			pe := requirePanicError(t, recv(t, many), errA)
+			require.NotErrorIs(t, pe, errB)
+			assert.ErrorIs(t, context.Cause(c2.ctx), flight.ErrAbandoned, "LoadMany left the other fetch")
+			c2.do(panicB)
+			require.ErrorIs(t, recv(t, handled), errB, "the second panic reaches the handler")
+			settle(t, l)
+		})
+	})
+}

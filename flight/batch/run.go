@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"time"
 
 	"github.com/flightkit/flightkit/flight"
 )
 
 // run is the goroutine dispatch starts for b, holding a fetch slot for it.
-// Keys may join b until run takes the lock and seals it.
-func (l *Loader[K, V]) run(b *batch[K, V]) {
-	runtime.Gosched()
+// Keys may join b until run takes the lock and seals it; if b is still open
+// for them, run first yields, so that loads already runnable get in.
+func (l *Loader[K, V]) run(b *batch[K, V], open bool) {
+	if open {
+		runtime.Gosched()
+	}
 	l.mu.Lock()
 	b = l.take(b)
 	l.mu.Unlock()
@@ -111,31 +113,22 @@ func (l *Loader[K, V]) afterFetch(b *batch[K, V], m map[K]V, err error) (next *b
 // It reports how many keys still had waiters.
 func (l *Loader[K, V]) finish(b *batch[K, V], m map[K]V, err error) (next *batch[K, V], waiters int) {
 	// The entries are written outside the lock: once sealed, only their
-	// waiters fields change, under the lock, and waiters read the
-	// outcome only after done closes.
-	keep := l.outcomes(b, m, err)
+	// waiters and mapped fields change, under the lock, and waiters read
+	// the outcome only after done closes.
+	var keep []keeping
+	if b.panic == nil {
+		l.outcomes(b, m, err)
+		if l.cfg.forget != nil {
+			keep = l.retain(b)
+		}
+	}
 	l.mu.Lock()
 	wasAbandoned := b.state == abandoned
 	b.state = done
-	var last time.Time
-	for i := range b.ents {
-		e := &b.ents[i]
-		if !e.mapped {
-			continue
-		}
-		if keep && !wasAbandoned && e.waiters > 0 && !b.until[i].IsZero() {
-			b.kept++
-			if b.until[i].After(last) {
-				last = b.until[i]
-			}
-			continue
-		}
-		l.unmap(e)
+	if len(keep) > 0 && !wasAbandoned {
+		l.keep(b, keep)
 	}
-	if b.kept > 0 {
-		b.timer = time.AfterFunc(time.Until(last), func() { l.expire(b) })
-		l.timers++
-	}
+	l.unmapAll(b)
 	waiters = b.live
 	next = l.take(l.dequeue())
 	l.mu.Unlock()
@@ -149,49 +142,43 @@ func (l *Loader[K, V]) finish(b *batch[K, V], m map[K]V, err error) (next *batch
 	return next, waiters
 }
 
-// outcomes writes each fetched key's value or error, and its retention
-// window, and reports whether any key may be retained.
-func (l *Loader[K, V]) outcomes(b *batch[K, V], m map[K]V, err error) (keep bool) {
+// outcomes writes each fetched key's value or error into its entry.
+func (l *Loader[K, V]) outcomes(b *batch[K, V], m map[K]V, err error) {
 	var perKey KeyErrors[K]
-	whole := false // one error for every key
 	if err != nil {
-		var ok bool
-		perKey, ok = keyErrors[K](err)
-		whole = !ok
+		perKey, _ = keyErrors[K](err)
 	}
-	p := l.cfg.forget
-	now := time.Time{}
 	for i := range b.ents {
 		e := &b.ents[i]
 		switch {
-		case e.dropped || b.panic != nil:
-			continue
+		case e.dropped:
 		case b.goexit:
 			e.err = flight.ErrGoexit
-			continue
-		case perKey[e.key] != nil:
-			e.err = perKey[e.key]
-		case whole:
+		case perKey != nil:
+			if b.alone {
+				e.err = ErrNotFound // no lookup can find it (see lookup)
+			} else if e.err = perKey[e.key]; e.err == nil {
+				e.val, e.err = lookup(m, e.key)
+			}
+		case err != nil:
 			e.err = err
+		case b.alone:
+			e.err = ErrNotFound
 		default:
-			var ok bool
-			if e.val, ok = m[e.key]; !ok {
-				e.err = ErrNotFound
-			}
-		}
-		if p == nil || isContextErr(e.err) {
-			continue
-		}
-		if d := p.Retain(e.err); d > 0 {
-			if now.IsZero() {
-				now = time.Now()
-				b.until = make([]time.Time, len(b.ents))
-			}
-			b.until[i] = now.Add(d)
-			keep = true
+			e.val, e.err = lookup(m, e.key)
 		}
 	}
-	return keep
+}
+
+// lookup returns key's value in m, or ErrNotFound. It is never called for a
+// key that is not equal to itself: no lookup can find one, and hashing one
+// that also holds an unhashable value would panic.
+func lookup[K comparable, V any](m map[K]V, key K) (V, error) {
+	v, ok := m[key]
+	if !ok {
+		return v, ErrNotFound
+	}
+	return v, nil
 }
 
 // keyErrors finds the KeyErrors in err. It is a function of its own so that
@@ -207,28 +194,4 @@ func keyErrors[K comparable](err error) (KeyErrors[K], bool) {
 func isContextErr(err error) bool {
 	return err != nil && (errors.Is(err, context.Canceled) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, flight.ErrAbandoned))
-}
-
-// expire ends the retention window of b's kept entries.
-func (l *Loader[K, V]) expire(b *batch[K, V]) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.timers--
-	if b.timer == nil {
-		return // every kept entry was evicted after the timer fired
-	}
-	b.timer = nil
-	for i := range b.ents {
-		l.unmap(&b.ents[i])
-	}
-	b.kept = 0
-}
-
-// unkeep evicts the retained entry s, stopping its batch's retention timer
-// when it was the last one kept. l.mu must be held.
-func (l *Loader[K, V]) unkeep(s slot[K, V]) {
-	l.unmap(s.entry())
-	if s.b.kept--; s.b.kept == 0 {
-		l.stopTimer(s.b)
-	}
 }

@@ -102,7 +102,8 @@ func TestLoaderMaxConcurrency(t *testing.T) {
 			synctest.Wait() // queued in this order
 		}
 		synctest.Wait()
-		assert.Equal(t, before+len(outs), runtime.NumGoroutine(), "waiting batches cost no goroutine")
+		// At most: a goroutine left by an earlier test may end meanwhile.
+		assert.LessOrEqual(t, runtime.NumGoroutine(), before+len(outs), "waiting batches cost no goroutine")
 		g.none(t)
 
 		c1.found()

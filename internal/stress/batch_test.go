@@ -182,8 +182,21 @@ func (p *phase) loadPanic(what string, r any) {
 		p.fail("%s: panic %v", what, r)
 		return
 	}
-	if _, ok := pe.Value.(fetchPanic); !ok {
+	if _, ok := pe.Value.(fetchPanic); ok {
+		return
+	}
+	// Several of a LoadMany's fetches panicked: the value joins them.
+	joined, ok := pe.Value.(interface{ Unwrap() []error })
+	if !ok || len(joined.Unwrap()) < 2 {
 		p.fail("%s: panicked with %v", what, pe.Value)
+		return
+	}
+	for _, err := range joined.Unwrap() {
+		if inner, ok := err.(*flight.PanicError); !ok || inner.Value == nil {
+			p.fail("%s: joined panic holds %v", what, err)
+		} else if _, ok := inner.Value.(fetchPanic); !ok {
+			p.fail("%s: joined panic holds %v", what, inner.Value)
+		}
 	}
 }
 
