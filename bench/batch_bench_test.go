@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,11 +115,12 @@ const batchSize = 100
 const loadersPerCPU = 32
 
 // keyMeter reports the keys a benchmark loaded per second, the keys per
-// fetch, and the heap allocations per key (runtime.MemStats, so that benchmarks whose op loads
-// many keys compare with those whose op loads one).
+// fetch, and the heap allocations and bytes per key (runtime.MemStats, so
+// that benchmarks whose op loads many keys compare with those whose op loads
+// one).
 type keyMeter struct {
-	mallocs uint64
-	keys    atomic.Int64
+	mallocs, bytes uint64
+	keys           atomic.Int64
 }
 
 func startKeyMeter(b *testing.B) *keyMeter {
@@ -127,7 +129,7 @@ func startKeyMeter(b *testing.B) *keyMeter {
 	runtime.ReadMemStats(&ms)
 	fetches.Store(0)
 	b.ResetTimer()
-	return &keyMeter{mallocs: ms.Mallocs}
+	return &keyMeter{mallocs: ms.Mallocs, bytes: ms.TotalAlloc}
 }
 
 func (m *keyMeter) stop(b *testing.B) {
@@ -137,12 +139,27 @@ func (m *keyMeter) stop(b *testing.B) {
 	keys := float64(m.keys.Load())
 	b.ReportMetric(keys/b.Elapsed().Seconds(), "keys/s")
 	b.ReportMetric(float64(ms.Mallocs-m.mallocs)/keys, "allocs/key")
-	b.ReportMetric(keys/float64(fetches.Load()), "keys/fetch")
+	b.ReportMetric(float64(ms.TotalAlloc-m.bytes)/keys, "B/key")
+	if n := fetches.Load(); n > 0 {
+		b.ReportMetric(keys/float64(n), "keys/fetch")
+	}
 }
 
-// runLoaders runs bench once per implementation, as "impl=<name>/<sub>".
-func runLoaders(b *testing.B, sub string, bench func(b *testing.B, l loaderImpl)) {
-	for _, im := range loaderImpls {
+// floorLoader is no loader at all: each load returns its key at once,
+// without a fetch, so that a benchmark run with it measures its harness
+// alone.
+type floorLoader struct{}
+
+func newFloorLoader(time.Duration, int) loader { return floorLoader{} }
+
+func (floorLoader) load(_ context.Context, key int) (int, error) { return key, nil }
+
+func (floorLoader) loadMany(context.Context, []int) error { return nil }
+
+// runLoaders runs bench once per implementation of list, as
+// "impl=<name>/<sub>".
+func runLoaders(b *testing.B, list []loaderImpl, sub string, bench func(b *testing.B, l loaderImpl)) {
+	for _, im := range list {
 		b.Run("impl="+im.name+"/"+sub, func(b *testing.B) { bench(b, im) })
 	}
 }
@@ -154,7 +171,7 @@ func runLoaders(b *testing.B, sub string, bench func(b *testing.B, l loaderImpl)
 // a window, those that arrive within it.
 func BenchmarkBatchLoad(b *testing.B) {
 	for _, window := range []time.Duration{0, 100 * time.Microsecond, time.Millisecond} {
-		runLoaders(b, "window="+windowName(window), func(b *testing.B, im loaderImpl) {
+		runLoaders(b, loaderImpls, "window="+windowName(window), func(b *testing.B, im loaderImpl) {
 			l := im.make(window, batchSize)
 			var next atomic.Int64
 			b.SetParallelism(loadersPerCPU)
@@ -181,7 +198,7 @@ func BenchmarkBatchLoad(b *testing.B) {
 // one goroutine: one full batch per op for every implementation.
 func BenchmarkBatchLoadMany(b *testing.B) {
 	for _, window := range []time.Duration{0, time.Millisecond} {
-		runLoaders(b, "window="+windowName(window), func(b *testing.B, im loaderImpl) {
+		runLoaders(b, loaderImpls, "window="+windowName(window), func(b *testing.B, im loaderImpl) {
 			l := im.make(window, batchSize)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -201,6 +218,82 @@ func BenchmarkBatchLoadMany(b *testing.B) {
 			m.stop(b)
 		})
 	}
+}
+
+// fullWindow is the window of BenchmarkBatchFull: long enough that every
+// batch is dispatched because it is full, never by its timer.
+const fullWindow = 10 * time.Millisecond
+
+// fullImpls adds the harness alone (impl=floor) to BenchmarkBatchFull.
+var fullImpls = append(loaderImpls[:len(loaderImpls):len(loaderImpls)], loaderImpl{"floor", newFloorLoader})
+
+// BenchmarkBatchFull measures full batches: N callers, released together,
+// each load one key of their own, and the loader (MaxBatch N, a window far
+// longer than a round) fetches all N in one batch, dispatched because it is
+// full. One op is one round: N loads and one fetch. The callers live for the
+// whole benchmark, so a round allocates nothing of its own.
+func BenchmarkBatchFull(b *testing.B) {
+	for _, n := range []int{64, 1024} {
+		runLoaders(b, fullImpls, "callers="+strconv.Itoa(n), func(b *testing.B, im loaderImpl) {
+			l := im.make(fullWindow, n)
+			p := newCallers(n, func(ctx context.Context, key int) {
+				if v, err := l.load(ctx, key); err != nil || v != key {
+					b.Errorf("load(%d) = %d, %v", key, v, err)
+				}
+			})
+			defer p.stop()
+			m := startKeyMeter(b)
+			rounds := 0
+			for b.Loop() {
+				p.round(rounds * n)
+				rounds++
+			}
+			m.keys.Store(int64(rounds * n))
+			m.stop(b)
+		})
+	}
+}
+
+// callers is a pool of n goroutines that load one key each per round.
+type callers struct {
+	n     int
+	keys  chan int      // one key per caller per round; closed to stop
+	out   chan struct{} // the round's last caller to finish signals it
+	left  atomic.Int32  // callers finished in this round
+	ended sync.WaitGroup
+}
+
+func newCallers(n int, load func(ctx context.Context, key int)) *callers {
+	p := &callers{n: n, keys: make(chan int, n), out: make(chan struct{}, 1)}
+	for range n {
+		p.ended.Go(func() {
+			// Each caller is a request with a context of its own.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			for k := range p.keys {
+				load(ctx, k)
+				if p.left.Add(1) == int32(p.n) {
+					p.out <- struct{}{}
+				}
+			}
+		})
+	}
+	return p
+}
+
+// round releases every caller with keys base, base+1, ..., and waits until
+// each has its value.
+func (p *callers) round(base int) {
+	p.left.Store(0)
+	for i := range p.n {
+		p.keys <- base + i
+	}
+	<-p.out
+}
+
+func (p *callers) stop() {
+	close(p.keys)
+	p.ended.Wait()
 }
 
 func windowName(d time.Duration) string {
