@@ -207,46 +207,53 @@ func TestLoaderLoadManyPanics(t *testing.T) {
 	panicB := func() (map[int]string, error) { panic(errB) }
 	t.Run("both before", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := newGate()
-			handled := make(chan *flight.PanicError, 2)
-			l := batch.New(g.fetch, batch.WithMaxBatch(1),
-				batch.WithPanicHandler(func(pe *flight.PanicError) { handled <- pe }))
-			many := goLoadMany(l, t.Context(), 1, 2)
-			c1, c2 := g.next(t), g.next(t)
-			if c1.keys[0] != 1 {
-				c1, c2 = c2, c1
-			}
-			c2.do(panicB) // the batch LoadMany does not wait on yet
+			p := startTwoBatches(t)
+			p.c2.do(panicB) // the batch LoadMany does not wait on yet
 			synctest.Wait()
-			c1.do(panicA)
-			o := recv(t, many)
+			p.c1.do(panicA)
+			o := recv(t, p.many)
 			require.NotNil(t, o.panicked)
 			pe, ok := o.panicked.(*flight.PanicError)
 			require.True(t, ok, "panicked with %T", o.panicked)
 			require.ErrorIs(t, pe, errA)
 			require.ErrorIs(t, pe, errB, "the second panic is not lost")
-			assert.Empty(t, handled)
-			settle(t, l)
+			assert.Empty(t, p.handled)
+			settle(t, p.l)
 		})
 	})
 	t.Run("one after", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := newGate()
-			handled := make(chan *flight.PanicError, 2)
-			l := batch.New(g.fetch, batch.WithMaxBatch(1),
-				batch.WithPanicHandler(func(pe *flight.PanicError) { handled <- pe }))
-			many := goLoadMany(l, t.Context(), 1, 2)
-			c1, c2 := g.next(t), g.next(t)
-			if c1.keys[0] != 1 {
-				c1, c2 = c2, c1
-			}
-			c1.do(panicA)
-			pe := requirePanicError(t, recv(t, many), errA)
+			p := startTwoBatches(t)
+			p.c1.do(panicA)
+			pe := requirePanicError(t, recv(t, p.many), errA)
 			require.NotErrorIs(t, pe, errB)
-			assert.ErrorIs(t, context.Cause(c2.ctx), flight.ErrAbandoned, "LoadMany left the other fetch")
-			c2.do(panicB)
-			require.ErrorIs(t, recv(t, handled), errB, "the second panic reaches the handler")
-			settle(t, l)
+			assert.ErrorIs(t, context.Cause(p.c2.ctx), flight.ErrAbandoned, "LoadMany left the other fetch")
+			p.c2.do(panicB)
+			require.ErrorIs(t, recv(t, p.handled), errB, "the second panic reaches the handler")
+			settle(t, p.l)
 		})
 	})
+}
+
+// twoBatches is a LoadMany of keys 1 and 2 whose fetches (c1, c2) are
+// running, one key each, on a loader with a panic handler.
+type twoBatches struct {
+	l       *batch.Loader[int, string]
+	many    <-chan outcome
+	c1, c2  *fetchCall
+	handled chan *flight.PanicError
+}
+
+func startTwoBatches(t *testing.T) twoBatches {
+	t.Helper()
+	g := newGate()
+	p := twoBatches{handled: make(chan *flight.PanicError, 2)}
+	p.l = batch.New(g.fetch, batch.WithMaxBatch(1),
+		batch.WithPanicHandler(func(pe *flight.PanicError) { p.handled <- pe }))
+	p.many = goLoadMany(p.l, t.Context(), 1, 2)
+	p.c1, p.c2 = g.next(t), g.next(t)
+	if p.c1.keys[0] != 1 {
+		p.c1, p.c2 = p.c2, p.c1
+	}
+	return p
 }
