@@ -1,104 +1,82 @@
 package flight
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"time"
 
-	flightctx "github.com/flightkit/flightkit/flight/ctx"
+	"github.com/flightkit/flightkit/flight/internal/callctx"
 )
 
 // call is one execution of fn for one key. It is kept small, since Do
-// allocates one per execution; what only DoCtx, DoChan and mixed waiters
-// need lives in extra.
-//
-// fn itself is not stored: it is handed to doCall, so nothing keeps its
-// closure alive once it returns.
+// allocates one per execution (56 bytes for a word-sized V, x/sync's is 80):
+// what only DoCtx, DoChan and mixed waiters need lives in extra, and what is
+// rare (lingering, retention, hedging, DoChanCtx) in aux.
 type call[V any] struct {
-	// wg is released when the outcome is published. Waiters that never
-	// detach (Do, and DoCtx with a context that cannot end) wait on it.
+	// wg is released when the outcome is published, for the waiters that
+	// never detach (Do, and DoCtx with a context that cannot end). Only the
+	// first of them adds to it (fWG), so a call nobody joins never touches
+	// it: two atomic operations fewer than x/sync on the common path.
 	wg sync.WaitGroup
 
-	// The outcome. Written by the goroutine running fn before wg.Done and
-	// close(x.done), and only read after them.
-	val    V
-	err    error
-	panic  *PanicError // non-nil when fn panicked
-	goexit bool        // fn called runtime.Goexit
-	shared bool        // more than one waiter received the outcome
-
-	hasCtx bool // a DoCtx call: x and x.ctx set at creation, never changed
+	// The outcome: written under the group's mutex by finish, before it is
+	// published (fFinished), and never written again.
+	val V
+	err error // fn's error, or the *PanicError when fn panicked (fPanic)
 
 	// Guarded by the group's mutex.
-	finished  bool        // outcome published; if still mapped, it is retained
-	abandoned bool        // every waiter detached; counted in Stats.Abandoned
-	cancelled bool        // Group.Cancel released the key
-	waiters   int         // attached waiters; 0 means abandoned (perhaps lingering)
-	expiry    *time.Timer // ends the retention window of a retained outcome
-	x         *extra[V]   // made on demand; set at creation for DoCtx and DoChan
+	waiters int32     // attached waiters; 0 means abandoned or lingering
+	flags   uint32    // fXxx
+	x       *extra[V] // made on demand; set at creation for DoChan and DoCtx
 }
 
-// extra holds what only calls with DoCtx or DoChan waiters need.
-type extra[V any] struct {
-	// ctx is fn's context in a DoCtx call that can be abandoned, set when
-	// the call is created (nil otherwise). The group holds its one
-	// reference for all the waiters and releases it when the call is
-	// abandoned.
-	ctx *flightctx.Shared
-
-	// Guarded by the group's mutex.
-	done      chan struct{}      // closed with the outcome; made for the first waiter that can detach
-	chans     []chan<- Result[V] // DoChan waiters
-	lingerGen uint64             // identifies the current linger timer
-	linger    *time.Timer        // pending linger timer, if any
-}
-
-// stopLinger stops a pending linger timer, so it does not keep the call
-// alive for the rest of its delay. The group's mutex must be held.
-func (x *extra[V]) stopLinger() {
-	if x.linger != nil {
-		x.linger.Stop()
-		x.linger = nil
-	}
-}
-
-// chanCall lets a DoChan call and its extra share one allocation.
-type chanCall[V any] struct {
-	c call[V]
-	x extra[V]
-}
-
-// ctxCall lets a DoCtx call, its extra and its context share one
-// allocation. DoChan calls do without the context, which is most of it.
-type ctxCall[V any] struct {
-	chanCall[V]
-	ctx flightctx.Shared
-}
-
-// callKind selects what [Group.start] allocates.
-type callKind uint8
-
+// The flags of a call.
 const (
-	plainCall callKind = iota // Do, and DoCtx run inline with the caller's ctx
-	chanKind                  // DoChan: with an extra
-	ctxKind                   // DoCtx: with an extra and a shared context
+	fFinished  = 1 << iota // outcome published; if still mapped, it is retained
+	fPanic                 // err is the *PanicError
+	fGoexit                // fn called runtime.Goexit
+	fShared                // more than one waiter received the outcome
+	fWG                    // wg.Add(1) was called for the waiters that never detach
+	fCtx                   // fn runs with x.ctx, which Cancel and abandonment cancel
+	fAbandoned             // every waiter detached; counted in Stats.Abandoned
+	fCancelled             // Group.Cancel released the key: the outcome is never retained
 )
 
-func newCall[V any](kind callKind) *call[V] {
-	switch kind {
-	case chanKind:
-		b := &chanCall[V]{}
-		b.c.x = &b.x
-		return &b.c
-	case ctxKind:
-		b := &ctxCall[V]{}
-		b.c.x, b.x.ctx = &b.x, &b.ctx
-		return &b.c
-	}
-	return new(call[V])
+// extra holds what only calls with DoCtx or DoChan waiters need. The group's
+// mutex guards its fields, which are set at creation or made on demand.
+type extra[V any] struct {
+	// ctx is fn's context in a call that can be cancelled (fCtx), set at
+	// creation. Until it is cancelled early (by Group.Cancel, its deadline
+	// or a hedge), its Done channel is also what the waiters that can
+	// detach wait on: finish cancels it once the outcome is published.
+	ctx *callctx.Ctx
+	ch  chan<- Result[V] // the first channel waiter (DoChan)
+	aux *aux[V]
 }
 
-// ext returns c's extra, making it if needed. The group's mutex must be held.
+// aux holds the rare parts of a call. The group's mutex guards it.
+type aux[V any] struct {
+	// wake is closed when the outcome is published. Waiters that can detach
+	// wait on it when the call has no context of its own (a Do or DoChan
+	// call with DoCtx waiters), or when that context was cancelled first.
+	wake     chan struct{}
+	chans    []chan<- Result[V] // further channel waiters
+	ctxChans []*chanWaiter[V]   // DoChanCtx waiters that can detach
+	timer    *time.Timer        // the linger timer while running, the retention timer after
+	hedge    *hedge[V]          // with WithHedge, for DoCtx calls
+	seen     time.Time          // when OldestCall first saw the call running; zero: not yet
+}
+
+// chanWaiter is a DoChanCtx waiter that can detach. The group's mutex guards
+// its fields.
+type chanWaiter[V any] struct {
+	ch       chan<- Result[V]
+	stop     func() bool // unregisters the context.AfterFunc that detaches it
+	answered bool        // it received (or is about to receive) its one Result
+}
+
+// x returns c's extra, making it if needed. The group's mutex must be held.
 func (c *call[V]) ext() *extra[V] {
 	if c.x == nil {
 		c.x = new(extra[V])
@@ -106,28 +84,102 @@ func (c *call[V]) ext() *extra[V] {
 	return c.x
 }
 
+// rare returns c's aux, making it (and extra) if needed. The group's mutex
+// must be held.
+func (c *call[V]) rare() *aux[V] {
+	x := c.ext()
+	if x.aux == nil {
+		x.aux = new(aux[V])
+	}
+	return x.aux
+}
+
+// chanCall is a DoChan call: the call, its extra and what its goroutine
+// needs, in one allocation.
+type chanCall[K comparable, V any] struct {
+	c   call[V]
+	x   extra[V]
+	g   *Group[K, V]
+	key K
+	fn  func() (V, error) // cleared when the goroutine takes it
+}
+
+// run is the goroutine of a DoChan call.
+func (b *chanCall[K, V]) run() {
+	fn := b.fn
+	b.fn = nil
+	b.g.doCall(&b.c, b.key, nil, false, fn, nil)
+}
+
+// ctxCall is a DoCtx call that runs fn with a context of the group's: the
+// call, its extra, fn's context and what its goroutine needs, in one
+// allocation.
+type ctxCall[K comparable, V any] struct {
+	c   call[V]
+	x   extra[V]
+	ctx callctx.Ctx
+	g   *Group[K, V]
+	key K
+	fn  func(context.Context) (V, error) // cleared when the goroutine takes it
+}
+
+func newCtxCall[K comparable, V any](g *Group[K, V], key K, fn func(context.Context) (V, error)) *ctxCall[K, V] {
+	b := &ctxCall[K, V]{g: g, key: key, fn: fn}
+	b.c.x, b.x.ctx = &b.x, &b.ctx
+	b.c.flags = fCtx
+	return b
+}
+
+// run is the goroutine of a DoCtx call. Work that nobody waits for any more
+// is not started (G12): when every waiter detached before this goroutine got
+// to run, fn is not called.
+func (b *ctxCall[K, V]) run() {
+	fn := b.fn
+	b.fn = nil
+	if b.ctx.Kind() == callctx.Abandoned {
+		b.g.st.skipped.Add(1)
+		b.g.finish(&b.c, b.key, &b.ctx, false, &outcome[V]{err: ErrAbandoned})
+		return
+	}
+	b.g.doCall(&b.c, b.key, &b.ctx, false, nil, fn)
+}
+
+// outcome is what one execution of fn produced.
+type outcome[V any] struct {
+	val    V
+	err    error
+	panic  *PanicError
+	goexit bool
+}
+
+// finished reports whether c's outcome is published. The group's mutex must
+// be held, or the publication observed.
+func (c *call[V]) finished() bool { return c.flags&fFinished != 0 }
+
 // outcome returns the published outcome to a waiter that blocked for it. A
 // panic re-panics in the waiter. A Goexit ends a Do waiter's goroutine too,
 // exactly as x/sync does, and is ErrGoexit for a DoCtx waiter.
 func (c *call[V]) outcome(do bool) (V, error, bool) {
-	if c.panic != nil {
-		panic(c.panic)
-	}
-	if c.goexit {
+	shared := c.flags&fShared != 0
+	if c.flags&(fPanic|fGoexit) != 0 {
+		if c.flags&fPanic != 0 {
+			panic(c.err)
+		}
 		if do {
 			runtime.Goexit()
 		}
 		var zero V
-		return zero, ErrGoexit, c.shared
+		return zero, ErrGoexit, shared
 	}
-	return c.val, c.err, c.shared
+	return c.val, c.err, shared
 }
 
-// result is the outcome as a DoChan waiter receives it. It is never called
-// for a panic: with a DoChan waiter present, a panic crashes the process.
+// result is the outcome as a channel waiter receives it. It is never called
+// for a panic: with a channel waiter present, a panic crashes the process.
 func (c *call[V]) result() Result[V] {
-	if c.goexit {
-		return Result[V]{Err: ErrGoexit, Shared: c.shared}
+	shared := c.flags&fShared != 0
+	if c.flags&fGoexit != 0 {
+		return Result[V]{Err: ErrGoexit, Shared: shared}
 	}
-	return Result[V]{Val: c.val, Err: c.err, Shared: c.shared}
+	return Result[V]{Val: c.val, Err: c.err, Shared: shared}
 }

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	flightctx "github.com/flightkit/flightkit/flight/ctx"
+	"github.com/flightkit/flightkit/flight/internal/callctx"
 	"github.com/flightkit/flightkit/flight/internal/panics"
 )
 
@@ -19,7 +19,7 @@ var ErrGoexit = errors.New("flight: fn called runtime.Goexit")
 // context of a [Group.DoCtx] call is cancelled when its last waiter detaches.
 // It is never returned to a waiter: a waiter that detaches gets its own
 // context's error.
-var ErrAbandoned = flightctx.ErrAbandoned
+var ErrAbandoned = callctx.ErrAbandoned
 
 // PanicError is the value with which waiters panic when fn panicked. It holds
 // the value fn panicked with and the stack of the goroutine that ran fn, so
@@ -46,3 +46,9 @@ func (p *PanicError) Unwrap() error {
 func newPanicError(v any) *PanicError {
 	return &PanicError{Value: v, Stack: panics.Stack()}
 }
+
+// ErrHedgeLost is the cause, reported by [context.Cause], with which the
+// context of one of a hedged call's two executions is cancelled when the
+// other one's outcome arrived first (see [WithHedge]). It is never returned
+// to a waiter.
+var ErrHedgeLost = errors.New("flight: the other execution of a hedged call finished first")

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/flightkit/flightkit/flight/internal/callctx"
 )
 
-// doCall runs fn, or fnCtx with ctx, for c and publishes the outcome. inline
+// doCall runs fn, or fnCtx with own, for c and publishes the outcome. inline
 // is true when the goroutine running doCall belongs to a waiter (the starter
 // of Do, or of DoCtx with a context that cannot end), false on a goroutine of
-// its own.
-func (g *Group[K, V]) doCall(c *call[V], key K, inline bool,
-	fn func() (V, error), fnCtx func(context.Context) (V, error), ctx context.Context) {
+// its own. own is the execution's context when the group made one.
+func (g *Group[K, V]) doCall(c *call[V], key K, own *callctx.Ctx, inline bool,
+	fn func() (V, error), fnCtx func(context.Context) (V, error)) {
+	var o outcome[V]
 	normalReturn := false
 	recovered := false
 
@@ -20,9 +23,9 @@ func (g *Group[K, V]) doCall(c *call[V], key K, inline bool,
 	// left without either flag set (x/sync, https://golang.org/cl/134395).
 	defer func() {
 		if !normalReturn && !recovered {
-			c.goexit = true
+			o.goexit = true
 		}
-		g.finish(c, key, inline)
+		g.finish(c, key, own, inline, &o)
 	}()
 
 	func() {
@@ -31,14 +34,14 @@ func (g *Group[K, V]) doCall(c *call[V], key K, inline bool,
 				// The stack must be taken here, before recover unwinds it,
 				// although a Goexit also passes through (with r == nil).
 				if r := recover(); r != nil {
-					c.panic = newPanicError(r)
+					o.panic = newPanicError(r)
 				}
 			}
 		}()
 		if fnCtx != nil {
-			c.val, c.err = fnCtx(ctx)
+			o.val, o.err = fnCtx(own)
 		} else {
-			c.val, c.err = fn()
+			o.val, o.err = fn()
 		}
 		normalReturn = true
 	}()
@@ -47,89 +50,154 @@ func (g *Group[K, V]) doCall(c *call[V], key K, inline bool,
 	}
 }
 
-// finish publishes c's outcome to its waiters and releases the key. It runs
-// in doCall's deferred function, so a panic it raises propagates from the
-// goroutine that ran fn.
-func (g *Group[K, V]) finish(c *call[V], key K, inline bool) {
-	keep := g.window(c) // asks the policy before taking the lock
+// finish publishes the outcome o of one execution of c to its waiters and
+// releases the key. It runs in doCall's deferred function, so a panic it
+// raises propagates from the goroutine that ran fn. own is the execution's
+// context, if the group made one: cancelling it once the outcome is
+// published both ends whatever fn started with it and wakes the waiters
+// that wait on its Done channel.
+func (g *Group[K, V]) finish(c *call[V], key K, own *callctx.Ctx, inline bool, o *outcome[V]) {
+	keep := g.window(o) // asks the policy before taking the lock
 	g.mu.Lock()
-	c.finished = true
-	c.shared = c.waiters > 1
+	if c.finished() {
+		// The slower execution of a hedged call: nobody waits for it.
+		g.mu.Unlock()
+		g.st.finished.Add(1)
+		if o.panic != nil {
+			g.st.panics.Add(1)
+			g.orphanPanic(o.panic)
+		}
+		return
+	}
+	c.val, c.err = o.val, o.err
+	fl := uint32(fFinished)
+	if o.panic != nil {
+		c.err, fl = o.panic, fl|fPanic
+	}
+	if o.goexit {
+		fl |= fGoexit
+	}
+	if c.waiters > 1 {
+		fl |= fShared
+	}
+	c.flags |= fl
+	var a *aux[V]
+	var ch chan<- Result[V]
+	if x := c.x; x != nil {
+		ch, a = x.ch, x.aux
+	}
+	var other *callctx.Ctx // the other execution of a hedged call
+	if a != nil {
+		if a.timer != nil { // a pending linger
+			a.timer.Stop()
+			a.timer = nil
+		}
+		if h := a.hedge; h != nil {
+			other = h.settle(c, own)
+			if own == &h.ctx {
+				g.st.hedgeWins.Add(1)
+			}
+		}
+		for _, w := range a.ctxChans {
+			w.answered = true
+		}
+	}
 	if g.m[key] == c {
-		if keep > 0 && c.waiters > 0 && !c.cancelled {
-			c.expiry = time.AfterFunc(keep, func() { g.expire(key, c) })
+		if keep > 0 && c.waiters > 0 && c.flags&fCancelled == 0 {
+			c.rare().timer = time.AfterFunc(keep, func() { g.expire(key, c) })
 		} else {
 			delete(g.m, key)
 		}
 	}
 	waiters := c.waiters
-	var chans []chan<- Result[V]
-	var done chan struct{}
-	if x := c.x; x != nil {
-		chans, done = x.chans, x.done
-		x.chans = nil
-		x.stopLinger()
-	}
 	g.mu.Unlock()
+	// Nothing below writes c, and no other goroutine writes it once
+	// fFinished is set but for a retained outcome's timer (aux.timer), which
+	// is not read here.
 
-	if c.hasCtx {
-		// Like a request's context after its handler returns: whatever fn
-		// started with it must stop now. This also frees its timer.
-		c.x.ctx.Cancel(nil)
-	}
 	g.st.finished.Add(1)
+	if own != nil {
+		own.Cancel(callctx.Finished, nil)
+	}
+	if other != nil {
+		other.Cancel(callctx.Cause, ErrHedgeLost)
+	}
+	chans := ch != nil || a != nil && (len(a.chans) > 0 || len(a.ctxChans) > 0)
 
-	if pe := c.panic; pe != nil {
+	if pe := o.panic; pe != nil {
 		g.st.panics.Add(1)
-		if len(chans) > 0 {
-			// A DoChan receiver cannot be made to panic, and leaving its
+		if chans {
+			// A channel receiver cannot be made to panic, and leaving its
 			// channel unanswered would hang it: crash, as x/sync does, in a
 			// goroutine of its own so that nothing can recover the panic.
 			go panic(pe)
 			select {} // keep this goroutine in the crash dump
 		}
-		c.wg.Done()
-		if done != nil {
-			close(done)
-		}
+		c.release(a)
 		switch {
 		case inline:
 			panic(pe) // the waiter running fn receives it like the others
 		case waiters > 0:
 			// Every waiter re-panics on its own goroutine.
-		case g.cfg.onPanic != nil:
-			g.cfg.onPanic(pe)
 		default:
-			panic(pe) // nobody left to tell: crash rather than swallow it
+			g.orphanPanic(pe)
 		}
 		return
 	}
-
-	c.wg.Done()
-	if done != nil {
-		close(done)
-	}
-	if len(chans) > 0 {
+	c.release(a)
+	if chans {
 		r := c.result()
-		for _, ch := range chans {
+		if ch != nil {
 			ch <- r
+		}
+		if a != nil {
+			for _, ch := range a.chans {
+				ch <- r
+			}
+			for _, w := range a.ctxChans {
+				if w.stop != nil {
+					w.stop()
+				}
+				w.ch <- r
+			}
 		}
 	}
 }
 
-// window returns how long c's outcome may be retained. It is zero without a
+// release wakes the waiters that block on wg or on aux's wake channel.
+func (c *call[V]) release(a *aux[V]) {
+	if c.flags&fWG != 0 {
+		c.wg.Done()
+	}
+	if a != nil && a.wake != nil {
+		close(a.wake)
+	}
+}
+
+// orphanPanic hands a panic that no waiter is left to receive to the
+// group's handler, or crashes the process: a panic is never swallowed.
+func (g *Group[K, V]) orphanPanic(pe *PanicError) {
+	if g.cfg.onPanic != nil {
+		g.cfg.onPanic(pe)
+		return
+	}
+	panic(pe)
+}
+
+// window returns how long an outcome may be retained. It is zero without a
 // policy and for every outcome that must never be shared after the fact:
 // panics, Goexit, and context errors, which belong to one caller.
-func (g *Group[K, V]) window(c *call[V]) time.Duration {
+func (g *Group[K, V]) window(o *outcome[V]) time.Duration {
 	p := g.cfg.forget
-	if p == nil || c.panic != nil || c.goexit {
+	if p == nil || o.panic != nil || o.goexit {
 		return 0
 	}
-	if err := c.err; err != nil && (errors.Is(err, context.Canceled) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrAbandoned)) {
+	if err := o.err; err != nil && (errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrAbandoned) ||
+		errors.Is(err, ErrHedgeLost)) {
 		return 0
 	}
-	return p.Retain(c.err)
+	return p.Retain(o.err)
 }
 
 // expire ends c's retention window.

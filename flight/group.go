@@ -3,9 +3,9 @@ package flight
 import (
 	"context"
 	"sync"
-	"time"
+	"sync/atomic"
 
-	flightctx "github.com/flightkit/flightkit/flight/ctx"
+	"github.com/flightkit/flightkit/flight/internal/callctx"
 )
 
 // Group runs each key's function once at a time and shares its outcome with
@@ -15,14 +15,15 @@ import (
 // options; its map is created on first use. A Group must not be copied after
 // first use.
 type Group[K comparable, V any] struct {
-	mu  sync.Mutex
-	m   map[K]*call[V] // guarded by mu; created lazily
-	cfg config         // read-only after New
-	st  counters
+	mu   sync.Mutex
+	m    map[K]*call[V] // guarded by mu; created lazily
+	keys atomic.Uint32  // the class of K (keys.go); set on first use
+	cfg  config         // read-only after New
+	st   counters
 }
 
-// Result holds the outcome of a call, as delivered by [Group.DoChan]. Shared
-// is true when more than one caller received it.
+// Result holds the outcome of a call, as delivered by [Group.DoChan] and
+// [Group.DoChanCtx]. Shared is true when more than one caller received it.
 type Result[V any] struct {
 	Val    V
 	Err    error
@@ -44,30 +45,47 @@ func New[K comparable, V any](opts ...Option) *Group[K, V] {
 // shared reports whether more than one caller received them.
 //
 // If fn panics, every waiting Do and DoCtx caller panics with a *[PanicError]
-// (the caller that ran fn included); if a [Group.DoChan] waiter is present the
-// process crashes instead, as with x/sync, so that no channel is left
-// unanswered. If fn calls [runtime.Goexit], the goroutine of every Do caller
-// waiting for it exits too, as with x/sync, while DoCtx and DoChan waiters
-// receive [ErrGoexit]. Do panics if fn is nil.
+// (the caller that ran fn included); if a channel waiter ([Group.DoChan],
+// [Group.DoChanCtx]) is present the process crashes instead, as with x/sync,
+// so that no channel is left unanswered. If fn calls [runtime.Goexit], the
+// goroutine of every Do caller waiting for it exits too, as with x/sync,
+// while DoCtx and channel waiters receive [ErrGoexit]. Do panics if fn is
+// nil, and if key cannot be hashed (see [Group]).
 func (g *Group[K, V]) Do(key K, fn func() (V, error)) (v V, err error, shared bool) {
 	if fn == nil {
 		panic("flight: nil fn")
 	}
+	alone := g.keys.Load() != keysPlain && g.alone(key)
 	g.mu.Lock()
-	if c := g.join(key); c != nil {
-		retained := c.finished
-		g.mu.Unlock()
-		if retained {
-			return c.val, c.err, true
-		}
-		c.wg.Wait()
-		return c.outcome(true)
+	if c, ok := g.m[key]; ok {
+		return g.joinDo(c, true)
 	}
-	c := g.start(key, plainCall)
+	c := &call[V]{waiters: 1}
+	g.insert(key, c, alone)
 	g.mu.Unlock()
+	g.st.started.Add(1)
 
-	g.doCall(c, key, true, fn, nil, nil)
-	return c.val, c.err, c.shared
+	g.doCall(c, key, nil, true, fn, nil)
+	return c.val, c.err, c.flags&fShared != 0
+}
+
+// joinDo makes the caller a waiter of c that never detaches, and returns the
+// outcome; c may be a retained outcome. do is true for a Do caller, whose
+// goroutine a Goexit in fn ends. g.mu must be held; joinDo unlocks it.
+func (g *Group[K, V]) joinDo(c *call[V], do bool) (V, error, bool) {
+	if c.finished() {
+		g.mu.Unlock()
+		g.st.hits.Add(1)
+		return c.val, c.err, true
+	}
+	g.attach(c)
+	if c.flags&fWG == 0 {
+		c.flags |= fWG
+		c.wg.Add(1)
+	}
+	g.mu.Unlock()
+	c.wg.Wait()
+	return c.outcome(do)
 }
 
 // DoChan is like [Group.Do] but runs fn on a new goroutine and returns a
@@ -75,29 +93,50 @@ func (g *Group[K, V]) Do(key K, fn func() (V, error)) (v V, err error, shared bo
 // receives exactly one [Result] and is never closed, so a caller that stops
 // listening leaks nothing. If fn panics the process crashes, as with x/sync;
 // if fn calls [runtime.Goexit] the channel receives [ErrGoexit]. DoChan panics
-// if fn is nil.
+// if fn is nil, and if key cannot be hashed.
 func (g *Group[K, V]) DoChan(key K, fn func() (V, error)) <-chan Result[V] {
 	if fn == nil {
 		panic("flight: nil fn")
 	}
 	ch := make(chan Result[V], 1)
+	alone := g.keys.Load() != keysPlain && g.alone(key)
 	g.mu.Lock()
-	if c := g.join(key); c != nil {
-		if c.finished {
-			ch <- Result[V]{Val: c.val, Err: c.err, Shared: true}
-		} else {
-			x := c.ext()
-			x.chans = append(x.chans, ch)
-		}
-		g.mu.Unlock()
+	if c, ok := g.m[key]; ok {
+		g.joinChan(c, ch)
 		return ch
 	}
-	c := g.start(key, chanKind)
-	c.x.chans = append(c.x.chans, ch)
+	b := &chanCall[K, V]{g: g, key: key, fn: fn}
+	b.c.waiters, b.c.x, b.x.ch = 1, &b.x, ch
+	g.insert(key, &b.c, alone)
 	g.mu.Unlock()
+	g.st.started.Add(1)
 
-	go g.doCall(c, key, false, fn, nil, nil)
+	go b.run()
 	return ch
+}
+
+// joinChan makes ch a waiter of c that never detaches, or answers it at once
+// from a retained outcome. g.mu must be held; joinChan unlocks it.
+func (g *Group[K, V]) joinChan(c *call[V], ch chan<- Result[V]) {
+	if c.finished() {
+		g.mu.Unlock()
+		g.st.hits.Add(1)
+		ch <- Result[V]{Val: c.val, Err: c.err, Shared: true}
+		return
+	}
+	g.attach(c)
+	g.addChan(c, ch)
+	g.mu.Unlock()
+}
+
+// addChan registers the channel waiter ch with c. g.mu must be held.
+func (g *Group[K, V]) addChan(c *call[V], ch chan<- Result[V]) {
+	if x := c.ext(); x.ch == nil {
+		x.ch = ch
+	} else {
+		a := c.rare()
+		a.chans = append(a.chans, ch)
+	}
 }
 
 // DoCtx is like [Group.Do], but the caller waits only as long as ctx allows,
@@ -107,22 +146,25 @@ func (g *Group[K, V]) DoChan(key K, fn func() (V, error)) <-chan Result[V] {
 // detaches; the call goes on for the other waiters. When the last waiter
 // detaches, fn's context is cancelled with cause [ErrAbandoned] and the key
 // is released, so the next caller starts a fresh execution (see
-// [WithLinger] to delay this). If ctx is already done, DoCtx returns ctx.Err()
-// without starting or joining anything.
+// [WithLinger] to delay this); if that happens before fn has started, fn is
+// not called at all. If ctx is already done, DoCtx returns ctx.Err() without
+// starting or joining anything.
 //
 // fn's context carries the values of the ctx that started the call for the
 // whole run, is not cancelled by any single waiter, and has no deadline unless
-// the group has [WithCallTimeout]. It is cancelled when fn returns, like a
-// request's context when its handler returns (unless fn was given ctx
-// itself, as described next). fn runs on a new goroutine, except when
-// ctx can never end (ctx.Done() returns nil, as for [context.Background]):
-// then DoCtx runs fn on the calling goroutine, exactly like Do, including
-// its [runtime.Goexit] behaviour, and such a call is never abandoned since
-// its starter never leaves. Without [WithCallTimeout] fn then receives ctx
-// itself, which [Group.Cancel] cannot cancel.
+// the group has [WithCallTimeout]: without one, a call stuck in fn stays
+// stuck, and every caller of its key joins it. fn's context is cancelled when
+// fn returns, like a request's context when its handler returns (unless fn
+// was given ctx itself, as described next). fn runs on a new goroutine,
+// except when ctx can never end (ctx.Done() returns nil, as for
+// [context.Background]) and the group has no [WithHedge]: then DoCtx runs fn
+// on the calling goroutine, exactly like Do, including its [runtime.Goexit]
+// behaviour, and such a call is never abandoned since its starter never
+// leaves. Without [WithCallTimeout] fn then receives ctx itself, which
+// [Group.Cancel] cannot cancel.
 //
 // A panic in fn makes every waiting DoCtx caller panic with a *[PanicError].
-// DoCtx panics if ctx or fn is nil.
+// DoCtx panics if ctx or fn is nil, and if key cannot be hashed.
 func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, err error, shared bool) {
 	if ctx == nil {
 		panic("flight: nil Context")
@@ -138,79 +180,126 @@ func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context)
 		default:
 		}
 	}
+	alone := g.keys.Load() != keysPlain && g.alone(key)
 	g.mu.Lock()
-	c := g.join(key)
-	if c != nil && c.finished {
+	if c, ok := g.m[key]; ok {
+		if done == nil || c.finished() {
+			// This caller can never detach: it waits like a Do caller,
+			// except that a Goexit in fn is ErrGoexit for it.
+			return g.joinDo(c, false)
+		}
+		g.attach(c)
+		wake, viaCtx := g.waitChan(c)
 		g.mu.Unlock()
-		return c.val, c.err, true
+		return g.wait(ctx, key, c, wake, viaCtx)
+	}
+	if done == nil && g.cfg.timeout == 0 && g.cfg.hedge == 0 {
+		// Nothing can ever cancel such a call (its starter never leaves),
+		// so fn gets ctx itself on the caller's goroutine: its values, no
+		// deadline.
+		c := &call[V]{waiters: 1}
+		g.insert(key, c, alone)
+		g.mu.Unlock()
+		g.st.started.Add(1)
+		g.doCall(c, key, nil, true, func() (V, error) { return fn(ctx) }, nil)
+		return c.val, c.err, c.flags&fShared != 0
+	}
+	b := newCtxCall(g, key, fn)
+	c := &b.c
+	c.waiters = 1
+	b.ctx.Init(ctx, g.cfg.timeout, done != nil)
+	g.insert(key, c, alone)
+	if g.cfg.hedge > 0 {
+		g.armHedge(key, b)
 	}
 	if done == nil {
-		// This caller can never detach, so it waits like a Do caller and,
-		// when it starts the call, runs fn like one.
-		if c != nil {
+		// The starter never leaves; with a call timeout fn runs here, with
+		// the group's context. A hedged call runs on a goroutine, so that
+		// the starter can take the first of two outcomes.
+		if g.cfg.hedge == 0 {
+			b.fn = nil
 			g.mu.Unlock()
-			c.wg.Wait()
-			return c.outcome(false)
+			g.st.started.Add(1)
+			g.doCall(c, key, &b.ctx, true, nil, fn)
+			return c.val, c.err, c.flags&fShared != 0
 		}
-		if len(g.cfg.ctxOpts) == 0 {
-			// Nothing can ever cancel such a call (its starter never
-			// leaves), so fn gets ctx itself: its values, no deadline.
-			c = g.start(key, plainCall)
-			g.mu.Unlock()
-			g.doCall(c, key, true, nil, fn, ctx)
-			return c.val, c.err, c.shared
-		}
+		c.flags |= fWG
+		c.wg.Add(1)
+		g.mu.Unlock()
+		g.st.started.Add(1)
+		go b.run()
+		c.wg.Wait()
+		return c.outcome(false)
 	}
-	starter := c == nil
-	if starter {
-		c = g.start(key, ctxKind)
-		c.hasCtx = true
-		flightctx.Init(c.x.ctx, ctx, g.cfg.ctxOpts...)
-		if done == nil {
-			g.mu.Unlock()
-			g.doCall(c, key, true, nil, fn, c.x.ctx)
-			return c.val, c.err, c.shared
-		}
-	}
-	x := c.ext()
-	if x.done == nil {
-		x.done = make(chan struct{})
-	}
-	cdone := x.done
 	g.mu.Unlock()
-	if starter {
-		go g.doCall(c, key, false, nil, fn, c.x.ctx)
-	}
-	return g.wait(ctx, key, c, cdone)
+	g.st.started.Add(1)
+	go b.run()
+	return g.wait(ctx, key, c, b.ctx.Done(), true)
 }
 
-// wait blocks a DoCtx waiter until the outcome or the end of ctx.
-func (g *Group[K, V]) wait(ctx context.Context, key K, c *call[V], cdone <-chan struct{}) (v V, err error, shared bool) {
-	select {
-	case <-cdone:
-		return c.outcome(false)
-	case <-ctx.Done():
+// waitChan returns the channel on which a waiter that can detach waits for
+// c's outcome, and whether it is the Done channel of fn's context, which is
+// also closed by an early cancellation. g.mu must be held.
+func (g *Group[K, V]) waitChan(c *call[V]) (wake <-chan struct{}, viaCtx bool) {
+	x := c.x
+	if x != nil && x.ctx != nil && (x.aux == nil || x.aux.wake == nil) && x.ctx.Kind() == callctx.Live {
+		return x.ctx.Done(), true
 	}
-	g.mu.Lock()
-	if c.finished {
-		// The outcome won the race with ctx; it is ours to take.
-		g.mu.Unlock()
-		return c.outcome(false)
+	a := c.rare()
+	if a.wake == nil {
+		a.wake = make(chan struct{})
 	}
-	g.leave(key, c)
-	g.mu.Unlock()
-	return v, ctx.Err(), false
+	return a.wake, false
+}
+
+// wait blocks a waiter that can detach until c's outcome or the end of ctx.
+func (g *Group[K, V]) wait(ctx context.Context, key K, c *call[V], wake <-chan struct{}, viaCtx bool) (v V, err error, shared bool) {
+	for {
+		select {
+		case <-wake:
+			if !viaCtx || c.x.ctx.Kind() == callctx.Finished {
+				return c.outcome(false)
+			}
+			// fn's context was cancelled before the outcome (Cancel, its
+			// deadline, a hedge): wait for the outcome itself.
+			g.mu.Lock()
+			if c.finished() {
+				g.mu.Unlock()
+				return c.outcome(false)
+			}
+			wake, viaCtx = g.waitChan(c)
+			g.mu.Unlock()
+		case <-ctx.Done():
+			g.mu.Lock()
+			if c.finished() {
+				// The outcome won the race with ctx; it is ours to take.
+				g.mu.Unlock()
+				return c.outcome(false)
+			}
+			f := g.leave(key, c)
+			g.mu.Unlock()
+			f.fire()
+			return v, ctx.Err(), false
+		}
+	}
 }
 
 // Forget tells the group to forget key: the next call for it starts a new
 // execution, while callers already waiting on the current one still receive
-// its outcome. Forget also evicts an outcome retained by a forget policy.
+// its outcome. Forget also evicts an outcome retained by a forget policy. A
+// forgotten call whose waiters have all detached is cancelled at once, linger
+// or not: nobody can join it any more. Forget panics if key cannot be hashed.
 func (g *Group[K, V]) Forget(key K) {
+	if g.keys.Load() != keysPlain {
+		g.alone(key)
+	}
 	g.mu.Lock()
+	var f firing
 	if c, ok := g.m[key]; ok {
-		g.evict(key, c)
+		f = g.evict(key, c)
 	}
 	g.mu.Unlock()
+	f.fire()
 }
 
 // ForgetUnshared forgets key, as [Group.Forget] does, only when no caller
@@ -218,16 +307,22 @@ func (g *Group[K, V]) Forget(key K) {
 // most one waiter, or its outcome is merely retained. It reports whether key
 // is now forgotten (true also when the group held nothing for it).
 func (g *Group[K, V]) ForgetUnshared(key K) bool {
+	if g.keys.Load() != keysPlain {
+		g.alone(key)
+	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	c, ok := g.m[key]
 	if !ok {
+		g.mu.Unlock()
 		return true
 	}
-	if !c.finished && c.waiters > 1 {
+	if !c.finished() && c.waiters > 1 {
+		g.mu.Unlock()
 		return false
 	}
-	g.evict(key, c)
+	f := g.evict(key, c)
+	g.mu.Unlock()
+	f.fire()
 	return true
 }
 
@@ -241,100 +336,85 @@ func (g *Group[K, V]) ForgetUnshared(key K) bool {
 // whose fn has no context to cancel (the key is released all the same, as by
 // Forget), and for a DoCtx call started with a context that can never end
 // in a group without [WithCallTimeout] (see [Group.DoCtx]). A retained
-// outcome for key is evicted.
+// outcome for key is evicted. A hedged call's two executions are both
+// cancelled, and no backup starts afterwards.
 func (g *Group[K, V]) Cancel(key K, cause error) bool {
+	if g.keys.Load() != keysPlain {
+		g.alone(key)
+	}
 	g.mu.Lock()
 	c, ok := g.m[key]
 	if !ok {
 		g.mu.Unlock()
 		return false
 	}
-	g.evict(key, c)
-	running := !c.finished && c.hasCtx
-	c.cancelled = true
-	g.mu.Unlock()
-	if running {
-		c.x.ctx.Cancel(cause)
+	delete(g.m, key)
+	var f firing
+	running := !c.finished() && c.flags&fCtx != 0
+	if !c.finished() {
+		c.flags |= fCancelled
+		if a := c.x; a != nil && a.aux != nil && a.aux.timer != nil {
+			a.aux.timer.Stop() // a linger: Cancel, not abandonment, ends this call
+			a.aux.timer = nil
+		}
+		if running {
+			kind := callctx.Cause
+			if cause == nil {
+				kind = callctx.Canceled
+			}
+			f = g.mark(c, kind, cause)
+		}
+	} else {
+		g.evict(key, c)
 	}
+	g.mu.Unlock()
+	f.fire()
 	return running
 }
 
-// evict removes key's entry c from the map, and stops the retention timer
-// of a retained outcome so its memory goes at once. g.mu must be held.
-func (g *Group[K, V]) evict(key K, c *call[V]) {
+// evict removes key's entry c from the map. A retained outcome's timer is
+// stopped so its memory goes at once; a call that lingers with no waiter is
+// abandoned, since nobody can join it any more (the returned firing cancels
+// it). g.mu must be held.
+func (g *Group[K, V]) evict(key K, c *call[V]) (f firing) {
 	delete(g.m, key)
-	if c.expiry != nil {
-		c.expiry.Stop()
+	if c.finished() {
+		if c.x != nil && c.x.aux != nil && c.x.aux.timer != nil {
+			c.x.aux.timer.Stop()
+			c.x.aux.timer = nil
+		}
+		return f
 	}
+	if c.waiters == 0 && c.flags&fAbandoned == 0 {
+		return g.abandon(key, c)
+	}
+	return f
 }
 
-// join attaches the caller to key's running call and returns it, or returns
-// nil when there is none to join. A finished call it returns is a retained
-// outcome, which the caller takes without waiting. g.mu must be held.
-func (g *Group[K, V]) join(key K) *call[V] {
-	c, ok := g.m[key]
-	if !ok {
-		return nil
+// insert registers c, a new call with its starter as the one waiter, under
+// key, unless the key runs alone. g.mu must be held.
+func (g *Group[K, V]) insert(key K, c *call[V], alone bool) {
+	if alone {
+		return
 	}
-	if c.finished {
-		g.st.hits.Add(1)
-		return c
-	}
-	// waiters is 0 only for a lingering abandoned call, which a newcomer
-	// revives. Should the stopped timer's function already be waiting for
-	// g.mu, it sees the waiter and does nothing.
-	if c.waiters == 0 {
-		c.x.stopLinger()
-	}
-	c.waiters++
-	g.st.joins.Add(1)
-	return c
-}
-
-// start registers a new call of the given kind for key with the caller as
-// its one waiter. g.mu must be held.
-func (g *Group[K, V]) start(key K, kind callKind) *call[V] {
 	if g.m == nil {
 		g.m = make(map[K]*call[V])
 	}
-	c := newCall[V](kind)
-	c.waiters = 1
-	c.wg.Add(1)
 	g.m[key] = c
-	g.st.started.Add(1)
-	return c
 }
 
-// leave detaches one DoCtx waiter from an unfinished call, abandoning the
-// call when it was the last. g.mu must be held.
-func (g *Group[K, V]) leave(key K, c *call[V]) {
-	c.waiters--
-	if c.waiters > 0 {
-		return
-	}
-	if g.cfg.linger <= 0 {
-		g.abandon(key, c)
-		return
-	}
-	c.x.lingerGen++
-	gen := c.x.lingerGen
-	c.x.linger = time.AfterFunc(g.cfg.linger, func() {
-		g.mu.Lock()
-		if c.waiters == 0 && !c.finished && c.x.lingerGen == gen {
-			g.abandon(key, c)
+// attach adds a waiter to c, a running call, reviving it if it lingers.
+// g.mu must be held.
+func (g *Group[K, V]) attach(c *call[V]) {
+	if c.waiters == 0 {
+		// A lingering call, which the newcomer revives. Should the stopped
+		// timer's function already be waiting for g.mu, it sees that the
+		// timer is no longer the call's and does nothing.
+		if a := c.x.aux; a != nil && a.timer != nil {
+			a.timer.Stop()
+			a.timer = nil
 		}
-		g.mu.Unlock()
-	})
-}
-
-// abandon cancels a call nobody waits for and releases its key in the same
-// locked step, so that no later caller can join it. g.mu must be held.
-func (g *Group[K, V]) abandon(key K, c *call[V]) {
-	if g.m[key] == c {
-		delete(g.m, key)
 	}
-	c.abandoned = true
-	g.st.abandoned.Add(1)
-	// Only DoCtx calls can lose every waiter, and those have a context.
-	c.x.ctx.Release()
+	c.waiters++
+	g.st.joins.Add(1)
 }

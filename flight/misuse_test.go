@@ -45,6 +45,8 @@ func TestGroupMisuse(t *testing.T) {
 		}},
 		{"DoCtx nil ctx", func(g *flight.Group[string, int], _ context.Context) { g.DoCtx(nilCtx, "k", fnCtx) }},
 		{"DoCtx nil ctx and nil fn", func(g *flight.Group[string, int], _ context.Context) { g.DoCtx(nilCtx, "k", nil) }},
+		{"DoChanCtx nil fn", func(g *flight.Group[string, int], ctx context.Context) { g.DoChanCtx(ctx, "k", nil) }},
+		{"DoChanCtx nil ctx", func(g *flight.Group[string, int], _ context.Context) { g.DoChanCtx(nilCtx, "k", fnCtx) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -76,4 +78,5 @@ func TestGroupMisuse(t *testing.T) {
 func TestOptionMisuse(t *testing.T) {
 	requireMisusePanic(t, func() { flight.WithLinger(-time.Nanosecond) })
 	requireMisusePanic(t, func() { flight.WithCallTimeout(-time.Nanosecond) })
+	requireMisusePanic(t, func() { flight.WithHedge(-time.Nanosecond) })
 }

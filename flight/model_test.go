@@ -407,14 +407,26 @@ func (m *groupModel) detach(t mTB, i int) {
 	c.cancel()
 	m.expect(t, c, mAnswer{err: context.Canceled}, "detaching from run %d", r.id)
 	r.waiters = slices.DeleteFunc(r.waiters, func(w *mCaller) bool { return w == c })
-	if len(r.waiters) > 0 || m.cfg.linger {
+	if len(r.waiters) > 0 || m.cfg.linger && r.mapped {
 		return // the run goes on, or lingers (joinable) for an hour
 	}
+	m.abandon(r) // a run Forget or Cancel released never lingers
+}
+
+// abandon ends a run whose waiters all left: its key is released and fn's
+// ctx cancelled with ErrAbandoned (unless Cancel came first).
+func (m *groupModel) abandon(r *mRun) {
 	m.want.Abandoned++
 	if r.cause == nil {
 		r.cause = flight.ErrAbandoned
 	}
 	m.unmap(r)
+}
+
+// lingering reports whether r is a run whose waiters all left, kept
+// joinable by the group's linger.
+func (m *groupModel) lingering(r *mRun) bool {
+	return r != nil && !r.done && len(r.waiters) == 0 && r.mapped
 }
 
 func (m *groupModel) unmap(r *mRun) {
@@ -518,7 +530,9 @@ func (m *groupModel) forget(t mTB, key string) {
 	t.Helper()
 	m.steps++
 	m.g.Forget(key)
-	if e := m.entry[key]; e != nil {
+	if e := m.entry[key]; m.lingering(e) {
+		m.abandon(e) // nobody can join it any more
+	} else if e != nil {
 		m.unmap(e)
 	}
 }
@@ -529,9 +543,12 @@ func (m *groupModel) forgetUnshared(t mTB, key string) {
 	got := m.g.ForgetUnshared(key)
 	want := true
 	if e := m.entry[key]; e != nil {
-		if !e.done && len(e.waiters) > 1 {
+		switch {
+		case !e.done && len(e.waiters) > 1:
 			want = false
-		} else {
+		case m.lingering(e):
+			m.abandon(e)
+		default:
 			m.unmap(e)
 		}
 	}

@@ -3,7 +3,6 @@ package flight
 import (
 	"time"
 
-	flightctx "github.com/flightkit/flightkit/flight/ctx"
 	"github.com/flightkit/flightkit/flight/forget"
 )
 
@@ -22,9 +21,10 @@ func (f optionFunc) apply(c *config) { f(c) }
 // zero Group's behaviour, which is x/sync's.
 type config struct {
 	linger  time.Duration
+	timeout time.Duration // deadline of fn's context; 0: none
+	hedge   time.Duration // delay before a backup execution; 0: none
 	onPanic func(*PanicError)
-	ctxOpts []flightctx.Option // for the shared context of DoCtx calls
-	forget  forget.Policy      // nil: forget at once
+	forget  forget.Policy // nil: forget at once
 }
 
 // WithCallTimeout gives the context that [Group.DoCtx] passes to fn a
@@ -35,11 +35,7 @@ func WithCallTimeout(d time.Duration) Option {
 	if d < 0 {
 		panic("flight: negative call timeout")
 	}
-	return optionFunc(func(c *config) {
-		if d > 0 {
-			c.ctxOpts = append(c.ctxOpts, flightctx.WithTimeout(d))
-		}
-	})
+	return optionFunc(func(c *config) { c.timeout = d })
 }
 
 // WithLinger delays the cancellation of a [Group.DoCtx] call whose last
@@ -70,4 +66,31 @@ func WithPanicHandler(h func(*PanicError)) Option {
 // is the same as forget.Now().
 func WithForget(p forget.Policy) Option {
 	return optionFunc(func(c *config) { c.forget = p })
+}
+
+// WithHedge makes a [Group.DoCtx] or [Group.DoChanCtx] call that has run for
+// d without an outcome start one backup execution of its fn, with a context
+// of its own (the starter's values, the same deadline). Every waiter, those
+// already attached and those that join later, receives the outcome that
+// arrives first, whichever execution produced it; the other execution's
+// context is then cancelled with cause [ErrHedgeLost], and what it returns is
+// dropped. It is the hedged request of "The Tail at Scale" (Dean and Barroso,
+// 2013): it cuts the latency tail of a backend that now and then stalls, at
+// the price of running fn twice for the calls that reach d. Only fn's that
+// can safely run twice at once should be hedged.
+//
+// At most one backup starts per call, and none when the call has no waiter
+// left at d (it lingers), was cancelled ([Group.Cancel], its call timeout),
+// or was abandoned; a call that was only forgotten ([Group.Forget]) still
+// hedges for the waiters it has. Cancel and abandonment cancel both
+// executions. Calls started by Do or DoChan are never hedged: their fn has no
+// context to cancel. With a hedge, DoCtx always runs fn on a goroutine of its
+// own, even when the caller's context can never end. See docs/semantics.md
+// for panics, Goexit and forget policies. It panics if d is negative; zero,
+// the default, never hedges.
+func WithHedge(d time.Duration) Option {
+	if d < 0 {
+		panic("flight: negative hedge delay")
+	}
+	return optionFunc(func(c *config) { c.hedge = d })
 }

@@ -15,12 +15,18 @@
 //
 //	import flightctx "github.com/flightkit/flightkit/flight/ctx"
 //
-//	s := flightctx.New(req.Context())  // one holder: the creator
-//	if s.Acquire() {                     // a second holder joins
-//		defer s.Release()
-//	}
-//	go work(s)                           // work sees req's values, not its cancel
-//	s.Release()                          // the creator leaves; s lives on
+//	s := flightctx.New(req.Context()) // one holder: the creator
+//	s.Acquire()                        // a second holder, taken for the worker
+//	go func() {
+//		defer s.Release() // the worker releases its own reference
+//		work(s)           // sees req's values, not req's cancellation
+//	}()
+//	s.Release() // the creator leaves; s lives on while work runs
+//
+// Every holder takes its reference before it starts sharing the context (here
+// the creator acquires for the worker before the go statement) and releases
+// it when it no longer needs the context; s is cancelled when the last one
+// does.
 //
 // Behaviour at a glance:
 //
@@ -37,7 +43,12 @@
 // Do not use Shared as a general-purpose context: if one owner decides when
 // work stops, [context.WithCancelCause] is simpler.
 //
-// Shared builds its underlying [context.WithCancelCause] lazily, on the first
-// call to one of its [context.Context] methods, so a holder that never looks
-// at the context pays only for the counter.
+// A Shared costs no goroutine: [context.Cause], [context.AfterFunc] and child
+// contexts work on it as on a standard context, and a child attaches to it
+// without a goroutine of its own. Its Done channel is made on first use, and
+// its deadline timer, with [WithTimeout], is stopped when it is cancelled.
+//
+// Errors and panic messages of this package start with "flightctx:", the
+// name every import gives it. [ErrAbandoned] is the same value as
+// flight.ErrAbandoned.
 package ctx

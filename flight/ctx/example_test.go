@@ -29,3 +29,25 @@ func ExampleShared() {
 	// context canceled true
 	// acquire after: false
 }
+
+// Example_worker shows who holds a reference: the creator takes one for the
+// worker before starting it, and the worker releases it when its work is
+// done, so the context outlives the creator but not the work.
+func Example_worker() {
+	s := flightctx.New(context.Background()) // one holder: the creator
+	s.Acquire()                              // a second one, for the worker
+	creatorLeft, workDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(workDone)
+		defer s.Release() // the worker's reference
+		<-creatorLeft
+		fmt.Println("worker, after the creator left:", s.Err())
+	}()
+	s.Release() // the creator leaves
+	close(creatorLeft)
+	<-workDone
+	fmt.Println("after the work:", context.Cause(s))
+	// Output:
+	// worker, after the creator left: <nil>
+	// after the work: flightctx: abandoned by every holder
+}

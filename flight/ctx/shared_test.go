@@ -56,7 +56,7 @@ func requirePackagePanic(t *testing.T, f func()) {
 	}()
 	require.NotNil(t, r, "must panic")
 	msg := fmt.Sprint(r)
-	require.True(t, strings.HasPrefix(msg, "ctx: "), "panic message %q must start with %q", msg, "ctx: ")
+	require.True(t, strings.HasPrefix(msg, "flightctx: "), "panic message %q must start with %q", msg, "flightctx: ")
 }
 
 // TestSharedParent checks C1: a Shared has its parent's values for its whole
@@ -373,4 +373,31 @@ func TestSharedConcurrent(t *testing.T) {
 	got := context.Cause(s)
 	require.Contains(t, causes, got)
 	require.Equal(t, got, context.Cause(s))
+}
+
+// TestSharedDeadlinePassedUnobserved checks C1 for a deadline that passed
+// before anyone looked at the context (issue 10, item 6): whichever of
+// Release, Cancel or Acquire runs first after it, Err() is
+// context.DeadlineExceeded, as context.Cause is.
+func TestSharedDeadlinePassedUnobserved(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		act  func(s *flightctx.Shared)
+	}{
+		{"Release", func(s *flightctx.Shared) { s.Release() }},
+		{"Cancel", func(s *flightctx.Shared) { s.Cancel(errCause) }},
+		{"Acquire", func(s *flightctx.Shared) { require.False(t, s.Acquire()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := flightctx.New(t.Context(), flightctx.WithTimeout(time.Second))
+				time.Sleep(2 * time.Second)
+				tc.act(s)
+				requireDone(t, s, "after the deadline")
+				require.True(t, s.Err() == context.DeadlineExceeded, "Err() = %v, want DeadlineExceeded", s.Err())
+				require.True(t, context.Cause(s) == context.DeadlineExceeded, "Cause = %v", context.Cause(s))
+				s.Cancel(nil) // stops the timer, if any
+			})
+		})
+	}
 }

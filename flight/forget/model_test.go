@@ -480,7 +480,7 @@ func (m *retainModel) detach(t *rapid.T, i int) {
 	r.waiters = slices.DeleteFunc(r.waiters, func(w *rCaller) bool { return w == c })
 	switch {
 	case len(r.waiters) > 0:
-	case m.linger > 0:
+	case m.linger > 0 && r.mapped: // a call Forget or Cancel released cannot be joined: no linger
 		r.until = time.Now().Add(m.linger) // still joinable until then, even unmapped
 		m.lingered++
 	default:
@@ -539,6 +539,14 @@ func (m *retainModel) evict(t *rapid.T, key string, how string) {
 		}
 	}
 	if r != nil {
+		if !r.until.IsZero() {
+			// A lingering call that nobody can join any more ends now:
+			// abandoned after Forget, cancelled (not counted) after Cancel.
+			if how != "Cancel" {
+				m.want.Abandoned++
+			}
+			r.until = time.Time{}
+		}
 		m.unmap(r)
 	}
 	delete(m.retained, key)

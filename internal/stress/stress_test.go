@@ -116,6 +116,7 @@ type totals struct {
 	forgets, cancels, cancelled     atomic.Int64
 	executions, fetches, overlaps   atomic.Int64
 	joins, hits, abandoned, handled atomic.Int64
+	skipped                         atomic.Int64
 	sharedChecked, heapDelta        atomic.Int64
 }
 
@@ -127,6 +128,7 @@ func (s *totals) add(o *totals) {
 		{&s.forgets, &o.forgets}, {&s.cancels, &o.cancels}, {&s.cancelled, &o.cancelled},
 		{&s.executions, &o.executions}, {&s.fetches, &o.fetches}, {&s.overlaps, &o.overlaps},
 		{&s.joins, &o.joins}, {&s.hits, &o.hits}, {&s.abandoned, &o.abandoned}, {&s.handled, &o.handled},
+		{&s.skipped, &o.skipped},
 		{&s.sharedChecked, &o.sharedChecked},
 	} {
 		f[0].Add(f[1].Load())
@@ -137,11 +139,11 @@ func (s *totals) add(o *totals) {
 func (s *totals) String() string {
 	return fmt.Sprintf("%d ops (%d group calls, %d loads, %d Forget/ForgetUnshared, %d Cancel of which %d cancelled a ctx); "+
 		"%d answers: %d values, %d errors, %d ctx errors, %d not found, %d panics, %d Goexit exits, %d ErrGoexit; "+
-		"%d executions, %d fetches, %d joins, %d hits, %d abandoned, %d panics to the handlers; "+
+		"%d executions (and %d never started: abandoned first), %d fetches, %d joins, %d hits, %d abandoned, %d panics to the handlers; "+
 		"%d allowed overlaps; shared checked on %d executions; max heap delta at rest %d B",
 		s.ops.Load(), s.calls.Load(), s.loads.Load(), s.forgets.Load(), s.cancels.Load(), s.cancelled.Load(),
 		s.answered.Load(), s.values.Load(), s.errs.Load(), s.ctxErrs.Load(), s.notFound.Load(), s.panics.Load(), s.goexits.Load(), s.errGoexit.Load(),
-		s.executions.Load(), s.fetches.Load(), s.joins.Load(), s.hits.Load(), s.abandoned.Load(), s.handled.Load(),
+		s.executions.Load(), s.skipped.Load(), s.fetches.Load(), s.joins.Load(), s.hits.Load(), s.abandoned.Load(), s.handled.Load(),
 		s.overlaps.Load(), s.sharedChecked.Load(), s.heapDelta.Load())
 }
 
@@ -371,9 +373,10 @@ func (p *phase) rest() {
 	p.joins.Store(int64(s.Joins))
 	p.hits.Store(int64(s.Hits))
 	p.abandoned.Store(int64(s.Abandoned))
-	if got, want := s.Executions, uint64(p.nextExec.Load()); got != want {
-		t.Errorf("Stats.Executions = %d, but fn ran %d times", got, want)
+	if got, want := s.Executions-s.Skipped, uint64(p.nextExec.Load()); got != want {
+		t.Errorf("Stats.Executions - Skipped = %d, but fn ran %d times", got, want)
 	}
+	p.skipped.Store(int64(s.Skipped))
 	panics := 0
 	for i := range p.nextExec.Load() {
 		rec := &p.execs[i+1]
