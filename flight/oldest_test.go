@@ -1,6 +1,8 @@
 package flight_test
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -54,4 +56,56 @@ func TestGroupOldestCall(t *testing.T) {
 		g.Forget("done")
 		g.Forget("recent")
 	})
+}
+
+// TestGroupStuckCall checks G13's hazard and its bound: the first execution
+// hangs (until its context ends), and a request arrives every 10 ms with a
+// 50 ms deadline. Without a call timeout every request joins the stuck call
+// and fails; with WithCallTimeout the stuck call ends and the requests that
+// come after it succeed.
+func TestGroupStuckCall(t *testing.T) {
+	for _, timeout := range []time.Duration{0, 100 * time.Millisecond} {
+		t.Run("timeout="+timeout.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := flight.New[string, int](flight.WithCallTimeout(timeout))
+				var runs atomic.Int32
+				fn := func(ctx context.Context) (int, error) {
+					if runs.Add(1) == 1 {
+						<-ctx.Done() // the query that hangs; it honours its context
+						return 0, ctx.Err()
+					}
+					return 1, nil
+				}
+				const requests = 100
+				results := make(chan error, requests)
+				for i := range requests {
+					if timeout == 0 && (i == 20 || i == 70) { // a monitor looks
+						key, age, ok := g.OldestCall()
+						require.True(t, ok)
+						require.Equal(t, "k", key)
+						require.Equal(t, time.Duration(i-20)*10*time.Millisecond, age, "first seen at request 20")
+					}
+					go func() {
+						ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+						defer cancel()
+						_, err, _ := g.DoCtx(ctx, "k", fn)
+						results <- err
+					}()
+					time.Sleep(10 * time.Millisecond)
+				}
+				failed := 0
+				for range requests {
+					if recvWithin(t, results, "a request") != nil {
+						failed++
+					}
+				}
+				if timeout == 0 {
+					require.Equal(t, requests, failed, "every request joins the stuck call")
+					require.Equal(t, int32(1), runs.Load())
+				} else {
+					require.LessOrEqual(t, failed, 15, "only the requests that joined the stuck call fail")
+				}
+			})
+		})
+	}
 }

@@ -42,11 +42,7 @@ func main() {
 // "file: target" (the file relative to the root). They are not reported,
 // but an entry that no longer matches a link is: delete it then, so that
 // the list only shrinks.
-var pending = map[string]bool{
-	// docs/semantics.md is to carry the contract's statements itself
-	// (issue 12).
-	"docs/semantics.md: ../../shared/CONTRACT.md": true,
-}
+var pending = map[string]bool{}
 
 // check walks root for Markdown files and reports to w each bad link that
 // allowed does not list, and each entry of allowed that matches no link. It
