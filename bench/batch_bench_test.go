@@ -284,16 +284,71 @@ func newCallers(n int, load func(ctx context.Context, key int)) *callers {
 // round releases every caller with keys base, base+1, ..., and waits until
 // each has its value.
 func (p *callers) round(base int) {
+	p.release(base)
+	<-p.out
+}
+
+// release hands every caller its key for the round.
+func (p *callers) release(base int) {
 	p.left.Store(0)
 	for i := range p.n {
 		p.keys <- base + i
 	}
-	<-p.out
 }
 
 func (p *callers) stop() {
 	close(p.keys)
 	p.ended.Wait()
+}
+
+// BenchmarkBatchWake measures the wait that BenchmarkBatchFull's callers
+// go through, without a loader: N callers wait for one channel, which is
+// closed once all of them have arrived. impl=flight waits as batch.Loader's
+// Load does, in a select that also watches the caller's own cancellable
+// context, so that the caller can leave; impl=recv waits in a plain
+// receive, as the dataloadgen and dataloader callers do (they cannot
+// leave). One op is one round.
+func BenchmarkBatchWake(b *testing.B) {
+	waits := []struct {
+		name string
+		wait func(ctx context.Context, ch chan struct{})
+	}{
+		{"flight", func(ctx context.Context, ch chan struct{}) {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+			}
+		}},
+		{"recv", func(_ context.Context, ch chan struct{}) { <-ch }},
+	}
+	for _, n := range []int{64, 1024} {
+		for _, w := range waits {
+			b.Run("impl="+w.name+"/callers="+strconv.Itoa(n), func(b *testing.B) {
+				var (
+					ch      chan struct{} // the round's; written before release
+					entered atomic.Int32
+					allIn   = make(chan struct{}, 1)
+				)
+				p := newCallers(n, func(ctx context.Context, _ int) {
+					c := ch
+					if entered.Add(1) == int32(n) {
+						allIn <- struct{}{}
+					}
+					w.wait(ctx, c)
+				})
+				defer p.stop()
+				b.ReportAllocs()
+				for b.Loop() {
+					ch = make(chan struct{})
+					entered.Store(0)
+					p.release(0)
+					<-allIn
+					close(ch)
+					<-p.out
+				}
+			})
+		}
+	}
 }
 
 func windowName(d time.Duration) string {

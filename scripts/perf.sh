@@ -146,6 +146,8 @@ BatchFull/callers=64|dataloadgen|1.0|64|Batch, full batches of 64 loads, vs data
 BatchFull/callers=64|dataloader|-|-|Batch, full batches of 64 loads, vs dataloader (no target)
 BatchFull/callers=1024|dataloadgen|1.0|1024|Batch, full batches of 1024 loads, vs dataloadgen (<= 1 alloc/key)|base
 BatchFull/callers=1024|dataloader|-|-|Batch, full batches of 1024 loads, vs dataloader (no target)
+BatchWake/callers=64|recv|-|-|Batch floor: 64 waiters woken, select on own ctx (flight) vs plain receive (no target)
+BatchWake/callers=1024|recv|-|-|Batch floor: 1024 waiters woken, select on own ctx (flight) vs plain receive (no target)
 EOF
 }
 
@@ -296,6 +298,7 @@ size, and the same fetch function, which builds a map of the keys it is given:
 | benchmark | one op is |
 | --- | --- |
 | `BatchFull/callers=N` | N callers, each with a cancellable context of its own, released together, load one new key each; MaxBatch N and a 10 ms window, so every fetch is one full batch of N keys, dispatched because it is full. `B/key` and `allocs/key` are per loaded key; `impl=floor` is the harness alone |
+| `BatchWake/callers=N` | no loader: N callers wait for one channel, closed once all have arrived; `impl=flight` waits as `Load` does (a `select` that also watches the caller's context), `impl=recv` in a plain receive, as the peers' callers do. The difference is what watching the caller's context costs per waiter |
 | `BatchLoad/window=…` | 32 goroutines per CPU load new keys one at a time, batched by the loader (MaxBatch 100) |
 | `BatchLoadMany/window=…` | one `LoadMany` of 100 new keys: one full batch per op |
 

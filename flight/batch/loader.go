@@ -115,11 +115,15 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 	s := l.acquire(ctx, key, part, 1, alone)
 	l.mu.Unlock()
 
-	select {
-	case <-s.b.done:
-	case <-done:
-		if l.detach(s) {
-			return zero, ctx.Err()
+	if done == nil {
+		<-s.b.done // a context that never ends: a plain receive costs less
+	} else {
+		select {
+		case <-s.b.done:
+		case <-done:
+			if l.detach(s) {
+				return zero, ctx.Err()
+			}
 		}
 	}
 	if s.b.panic != nil {
