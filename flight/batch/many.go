@@ -164,17 +164,22 @@ func (l *Loader[K, V]) detachMany(slots []slot[K, V], res Results[K, V], err err
 	for _, b := range rel {
 		l.release(b)
 	}
-	switch len(pes) {
-	case 0:
-	case 1:
-		panic(pes[0])
-	default:
-		errs := make([]error, len(pes))
-		for i, pe := range pes {
-			errs[i] = pe
-		}
-		panic(&flight.PanicError{Value: errors.Join(errs...)})
+	if len(pes) > 0 {
+		panic(joinPanics(pes))
 	}
+}
+
+// joinPanics returns the one panic of pes, or a PanicError whose Value joins
+// them all, so that errors.Is and errors.As find each.
+func joinPanics(pes []*flight.PanicError) *flight.PanicError {
+	if len(pes) == 1 {
+		return pes[0]
+	}
+	errs := make([]error, len(pes))
+	for i, pe := range pes {
+		errs[i] = pe
+	}
+	return &flight.PanicError{Value: errors.Join(errs...)}
 }
 
 func fail[K comparable, V any](res Results[K, V], err error) Results[K, V] {
