@@ -60,10 +60,11 @@ type entry[K comparable, V any] struct {
 type batch[K comparable, V any] struct {
 	part  string        // partition; set at creation
 	alone bool          // one key that is not equal to itself; set at creation
-	done  chan struct{} // closed when the outcome is published
+	done  chan struct{} // closed when the outcome is published (shard 0)
 
 	// Guarded by Loader.mu.
 	state  state
+	shards []chan struct{} // done channels of entries shardSize and up (see doneFor)
 	ents   []entry[K, V]   // appended to while open, fixed once running
 	free   []int32         // dropped entries to reuse, until the batch runs
 	live   int             // entries with waiters; before running, the undropped ones
@@ -92,6 +93,26 @@ type slot[K comparable, V any] struct {
 }
 
 func (s slot[K, V]) entry() *entry[K, V] { return &s.b.ents[s.i] }
+
+// shardSize is how many entries of a batch share a done channel. A Load
+// waits in a select on its key's channel and its own context, and a select
+// locks every channel again once woken: a batch of many keys spreads its
+// waiters over several channels, all closed when the outcome is published,
+// so that they do not queue for one channel's lock as they wake.
+const shardSize = 16
+
+// doneFor returns the channel that closes when s's outcome is published, for
+// a waiter to select on, creating it for a new shard. l.mu must be held.
+func (s slot[K, V]) doneFor() chan struct{} {
+	n := s.i / shardSize
+	if n == 0 {
+		return s.b.done
+	}
+	for len(s.b.shards) < n {
+		s.b.shards = append(s.b.shards, make(chan struct{}))
+	}
+	return s.b.shards[n-1]
+}
 
 // outcome returns the value or error of s, whose batch is done and did not
 // panic.

@@ -113,13 +113,14 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 		}
 	}
 	s := l.acquire(ctx, key, part, 1, alone)
+	ch := s.doneFor()
 	l.mu.Unlock()
 
 	if done == nil {
-		<-s.b.done // a context that never ends: a plain receive costs less
+		<-ch // a context that never ends: a plain receive costs less
 	} else {
 		select {
-		case <-s.b.done:
+		case <-ch:
 		case <-done:
 			if l.detach(s) {
 				return zero, ctx.Err()

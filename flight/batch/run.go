@@ -136,6 +136,9 @@ func (l *Loader[K, V]) finish(b *batch[K, V], m map[K]V, err error) (next *batch
 	// loads from queueing for the lock behind it. A waiter that sees the
 	// state first, under the lock, reads the outcome without the channel.
 	close(b.done)
+	for _, ch := range b.shards {
+		close(ch)
+	}
 	// Like a request's context once its handler returns: whatever fetch
 	// started with it must stop now.
 	b.ctx.Cancel(nil)
