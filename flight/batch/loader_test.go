@@ -145,3 +145,38 @@ func TestAnchorDuplicateKeys(t *testing.T) {
 		settle(t, l)
 	})
 }
+
+// TestLoaderManyWaiters checks that every waiter of a big batch gets its
+// value: the loads that made the batch, and loads that join its keys while
+// it runs (waiters of a big batch wait on several channels).
+func TestLoaderManyWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGate()
+		l := batch.New(g.fetch, batch.WithWindow(time.Millisecond))
+		var outs []<-chan outcome
+		for k := range 40 {
+			outs = append(outs, goLoad(l, t.Context(), k))
+		}
+		c1 := g.next(t)
+		require.Len(t, c1.keys, 40)
+		keys := make([]int, 80)
+		for i := range keys {
+			keys[i] = i // 0-39 join c1's fetch; 40-79 are the next batch
+		}
+		many := goLoadMany(l, t.Context(), keys...)
+		c2 := g.next(t)
+		for k := 40; k < 80; k++ {
+			outs = append(outs, goLoad(l, t.Context(), k)) // join c2's entries
+		}
+		synctest.Wait()
+		c1.found()
+		c2.found()
+		for i, ch := range outs {
+			o := recv(t, ch)
+			require.NoError(t, o.err)
+			assert.Equal(t, val(i), o.v)
+		}
+		require.NoError(t, recv(t, many).res.Err())
+		settle(t, l)
+	})
+}
