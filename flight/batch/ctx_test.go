@@ -241,9 +241,8 @@ func TestAnchorFirstCallerCtx(t *testing.T) {
 // as context.Cause does: the deadline came first.
 //
 // The fix belongs to flight/ctx (Shared); this is the Loader's regression
-// test for it. PENDING: until that fix is on main, skipUntilCtxFix skips it.
+// test for it.
 func TestLoaderFetchTimeoutErr(t *testing.T) {
-	skipUntilCtxFix(t)
 	synctest.Test(t, func(t *testing.T) {
 		g := newGate()
 		l := batch.New(g.fetch, batch.WithFetchTimeout(time.Second))
@@ -258,21 +257,4 @@ func TestLoaderFetchTimeoutErr(t *testing.T) {
 		c.found()
 		settle(t, l)
 	})
-}
-
-// skipUntilCtxFix skips t while flightctx.Shared still reports a deadline
-// that passed before anyone looked at it as context.Canceled once released
-// (issue 10, item 6, fixed in flight/ctx). Remove it with that fix.
-func skipUntilCtxFix(t *testing.T) {
-	t.Helper()
-	var err error
-	synctest.Test(t, func(*testing.T) {
-		s := flightctx.New(context.Background(), flightctx.WithTimeout(time.Second))
-		time.Sleep(2 * time.Second)
-		s.Release()
-		err = s.Err()
-	})
-	if err != context.DeadlineExceeded {
-		t.Skip("PENDING issue 10 item 6: flight/ctx reports a passed deadline as " + err.Error())
-	}
 }
