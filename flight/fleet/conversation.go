@@ -1,0 +1,310 @@
+package fleet
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/flightkit/flightkit/flight"
+)
+
+// A conversation is what one process does about one key: the function
+// that the Group in front runs, so there is at most one per key per
+// process at a time. It looks at the lease (acquire) and then leads (runs
+// fn under the lease and publishes the outcome) or follows (waits for the
+// outcome by push, and takes over when the leader goes away).
+//
+//	leader                        Redis                       follower
+//	acquire ------ SET NX PX ---> lease = token A
+//	                              lease held <------------ acquire (first look)
+//	                              channel    <------------ SUBSCRIBE, confirmed
+//	                              lease held <------------ acquire (second look)
+//	renew every TTL/3 ----------> PEXPIRE if token A
+//	finish ------ if token A: --> DEL lease, PUBLISH frame --> value or RemoteError
+//
+// fn's outcome, or the reason there is none, is settled in lead; the
+// frames and what a follower makes of each are in frame.go and decode.
+
+// run is the conversation about key, under the context that the Group in
+// front gives fn.
+func (g *Group[V]) run(ctx context.Context, key string, fn func(context.Context) (V, error)) (result[V], error) {
+	if !g.usable() {
+		return g.runLocal(ctx, fn, g.downErr())
+	}
+	n := namesFor(g.cfg.prefix, key)
+	tok := newToken()
+	a, err := g.acquire(ctx, n, tok)
+	switch {
+	case err != nil:
+		return g.onRedisError(ctx, fn, err)
+	case a.lead:
+		return g.lead(ctx, key, n, tok, fn, false)
+	case a.frame != "":
+		return g.retained(ctx, a.frame, fn)
+	}
+	g.hook(evHeld, key)
+	return g.follow(ctx, key, n, tok, fn)
+}
+
+// lead runs fn under tok's lease and ends the lease: with the outcome
+// (finish) or, when there is none to share, with a release notice so that
+// a follower takes over at once.
+func (g *Group[V]) lead(ctx context.Context, key string, n flightNames, tok string,
+	fn func(context.Context) (V, error), takeover bool) (result[V], error) {
+	g.st.leads.Add(1)
+	if takeover {
+		g.st.takeovers.Add(1)
+	}
+	g.hook(evLead, key)
+	rn := g.startRenewal(ctx, n, tok)
+
+	// When ctx ends while fn runs (every local caller left, or the call
+	// timeout passed), the lease goes at once, without waiting for fn.
+	stopRelease := context.AfterFunc(ctx, func() {
+		g.bg.add(1)
+		defer g.bg.add(-1)
+		rn.stop()
+		g.release(ctx, n, tok)
+	})
+	// mine reports, deciding it once, whether ending the lease is up to
+	// this goroutine rather than to the AfterFunc.
+	decided, own := false, false
+	mine := func() bool {
+		if !decided {
+			decided, own = true, stopRelease()
+		}
+		return own
+	}
+	settled := false
+	defer func() {
+		if !settled {
+			// fn (or the codec) panicked or called runtime.Goexit: there
+			// is nothing to publish, and the Group in front hands the
+			// panic or Goexit to the callers in this process.
+			rn.stop()
+			if mine() {
+				g.release(ctx, n, tok)
+			}
+		}
+	}()
+
+	start := g.cfg.clock.Now()
+	v, err := fn(ctx)
+	delta := g.cfg.clock.Now().Sub(start)
+	rn.stop()
+	if !mine() {
+		settled = true // ctx ended: the lease is released already
+		return result[V]{val: v}, err
+	}
+	if contextError(err) {
+		settled = true // never published: it belongs to these callers
+		g.release(ctx, n, tok)
+		return result[V]{val: v}, err
+	}
+	frame := g.encode(v, err, delta)
+	settled = true
+	receivers, _, ferr := g.finish(ctx, n, tok, frame, 0)
+	if ferr != nil {
+		// The callers here have their outcome; the followers elsewhere
+		// take over when the lease runs out.
+		g.failed(ferr)
+	}
+	return result[V]{val: v, shared: receivers > 0}, err
+}
+
+// contextError reports the errors that belong to the callers of one
+// process and are never shared with another.
+func contextError(err error) bool {
+	return err != nil && (errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, flight.ErrAbandoned))
+}
+
+// follow waits for the outcome of the flight that another process leads,
+// taking over when that leader goes away.
+func (g *Group[V]) follow(ctx context.Context, key string, n flightNames, tok string,
+	fn func(context.Context) (V, error)) (result[V], error) {
+	takeover := false
+	for {
+		if g.closed.Load() {
+			return result[V]{}, ErrClosed
+		}
+		if !g.usable() {
+			return g.runLocal(ctx, fn, g.downErr())
+		}
+		s, err := g.notifier.subscribe(ctx, n.channel)
+		if err != nil {
+			if errors.Is(err, ErrClosed) {
+				return result[V]{}, ErrClosed
+			}
+			return g.onRedisError(ctx, fn, err)
+		}
+		g.hook(evSubscribed, key)
+		act, r, err := g.await(ctx, key, n, tok, s, &takeover)
+		s.close()
+		switch act {
+		case actDone:
+			return r, err
+		case actLead:
+			return g.lead(ctx, key, n, tok, fn, takeover)
+		case actMiss:
+			return g.miss(ctx, fn)
+		case actRedisError:
+			return g.onRedisError(ctx, fn, err)
+		}
+		takeover = true // actAgain: the connection was lost; look again
+	}
+}
+
+// action is what a follower does after waiting.
+type action int
+
+const (
+	actDone       action = iota // return the result
+	actLead                     // the follower holds the lease now: run fn
+	actMiss                     // no usable outcome: run fn without the lease
+	actRedisError               // Redis failed
+	actAgain                    // the subscription was lost: subscribe again
+)
+
+// await looks at the lease while subscribed to the flight's channel, and
+// waits for a frame, the safety check, or the end of ctx, until it knows
+// what to do.
+func (g *Group[V]) await(ctx context.Context, key string, n flightNames, tok string,
+	s *sub, takeover *bool) (action, result[V], error) {
+	wait := g.cfg.ttl // the first safety check: when the lease seen may have run out
+	for {
+		a, err := g.acquire(ctx, n, tok)
+		switch {
+		case err != nil:
+			return actRedisError, result[V]{}, err
+		case a.lead:
+			return actLead, result[V]{}, nil
+		case a.frame != "":
+			kind, r, err := g.decode(a.frame)
+			if kind == kindValue || kind == kindError {
+				g.st.follows.Add(1)
+				return actDone, r, err
+			}
+			return actMiss, result[V]{}, nil
+		}
+		g.hook(evWaiting, key)
+		t := g.cfg.clock.AfterFunc(wait, s.poke)
+		wait = g.cfg.ttl / 3
+		act, r, err, look := g.listen(ctx, s, takeover)
+		t.Stop()
+		if !look {
+			return act, r, err
+		}
+	}
+}
+
+// listen waits on s until there is something to do, or a reason to look
+// at the lease again (look).
+func (g *Group[V]) listen(ctx context.Context, s *sub, takeover *bool) (act action, r result[V], err error, look bool) {
+	for {
+		select {
+		case <-ctx.Done():
+			return actDone, r, ctx.Err(), false
+		case <-s.signal:
+		}
+		frames, lost, tick := s.take()
+		for _, f := range frames {
+			switch kind, r, err := g.decode(f); kind {
+			case kindValue, kindError:
+				g.st.follows.Add(1)
+				return actDone, r, err, false
+			case kindReleased:
+				*takeover, look = true, true
+			default:
+				return actMiss, r, nil, false
+			}
+		}
+		switch {
+		case lost && g.closed.Load():
+			return actDone, r, ErrClosed, false
+		case lost:
+			return actAgain, r, nil, false
+		case tick:
+			*takeover, look = true, true
+		}
+		if look {
+			return actDone, r, nil, true
+		}
+	}
+}
+
+// retained returns an outcome that another process retained in Redis.
+func (g *Group[V]) retained(ctx context.Context, frame string, fn func(context.Context) (V, error)) (result[V], error) {
+	kind, r, err := g.decode(frame)
+	if kind == kindValue || kind == kindError {
+		g.st.follows.Add(1)
+		return r, err
+	}
+	return g.miss(ctx, fn)
+}
+
+// miss runs fn without the lease because the outcome of the flight cannot
+// be used here (a bad payload): every process in that case runs it once.
+func (g *Group[V]) miss(ctx context.Context, fn func(context.Context) (V, error)) (result[V], error) {
+	v, err := fn(ctx)
+	return result[V]{val: v}, err
+}
+
+// encode returns the frame that finish publishes for fn's outcome: a
+// value, an error, or a miss notice when the value cannot be shared.
+func (g *Group[V]) encode(v V, err error, delta time.Duration) []byte {
+	if err != nil {
+		code := ""
+		for _, e := range g.cfg.errs {
+			if errors.Is(err, e.err) {
+				code = e.name
+				break
+			}
+		}
+		msg := err.Error()
+		if room := g.cfg.maxPayload - 2 - 3*binary.MaxVarintLen64 - len(code); len(msg) > room {
+			msg = msg[:max(room, 0)]
+		}
+		return errorFrame(code, msg, delta, time.Time{})
+	}
+	b, cerr := g.codec.Encode(v)
+	if cerr == nil {
+		if f := valueFrame(b, delta, time.Time{}); len(f) <= g.cfg.maxPayload {
+			return f
+		}
+	}
+	g.st.badPayloads.Add(1)
+	return noticeFrame(kindMiss)
+}
+
+// decode reads a frame from another process. kind is kindValue or
+// kindError with the outcome, kindReleased, or kindMiss: the leader's miss
+// notice, or a bad payload (too large, malformed, or not decodable by the
+// codec), which is counted.
+func (g *Group[V]) decode(s string) (kind byte, r result[V], err error) {
+	if len(s) > g.cfg.maxPayload {
+		g.st.badPayloads.Add(1)
+		return kindMiss, r, nil
+	}
+	f, ferr := decodeFrame([]byte(s))
+	if ferr != nil {
+		g.st.badPayloads.Add(1)
+		return kindMiss, r, nil
+	}
+	switch f.kind {
+	case kindValue:
+		v, derr := g.codec.Decode(f.body)
+		if derr != nil {
+			g.st.badPayloads.Add(1)
+			return kindMiss, r, nil
+		}
+		return kindValue, result[V]{val: v, shared: true}, nil
+	case kindError:
+		return kindError, result[V]{shared: true},
+			&RemoteError{Message: string(f.body), Code: f.code, sentinel: g.sentinels[f.code]}
+	case kindMiss:
+		g.st.badPayloads.Add(1)
+	}
+	return f.kind, r, nil
+}

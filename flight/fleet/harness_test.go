@@ -1,0 +1,212 @@
+package fleet_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+// The Redis the tests run against:
+//   - FLEET_REDIS_ADDR=host:port: an external server;
+//   - else a redis-server from PATH, started on a free 127.0.0.1 port and
+//     killed at the end;
+//   - else the embedded miniredis, with one line saying so; with
+//     FLEET_REDIS=required that fallback is an error instead.
+//
+// Tests that kill, restart or reconfigure a server start their own
+// redis-server, and are skipped without one (an error when required).
+var (
+	redisAddr     string
+	realServer    bool // redisAddr is a real Redis, not miniredis
+	redisRequired = os.Getenv("FLEET_REDIS") == "required"
+)
+
+func startSharedRedis() (stop func(), err error) {
+	if addr := os.Getenv("FLEET_REDIS_ADDR"); addr != "" {
+		redisAddr, realServer = addr, true
+		return func() {}, nil
+	}
+	if _, err := exec.LookPath("redis-server"); err == nil {
+		s, err := startServer(0)
+		if err != nil {
+			return nil, err
+		}
+		redisAddr, realServer = s.addr, true
+		return s.kill, nil
+	}
+	if redisRequired {
+		return nil, errors.New("redis-server not found in PATH and FLEET_REDIS=required")
+	}
+	fmt.Println("fleet tests: redis-server not found; using the embedded miniredis (FLEET_REDIS=required makes this an error)")
+	return startMiniredis()
+}
+
+// startMiniredis starts the embedded server, and moves its clock along with
+// real time: miniredis expires keys only when told time has passed.
+func startMiniredis() (stop func(), err error) {
+	m, err := miniredis.Run()
+	if err != nil {
+		return nil, err
+	}
+	redisAddr = m.Addr()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-tick.C:
+				m.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait(); m.Close() }, nil
+}
+
+// needServer skips a test that must start its own redis-server when there
+// is none (fails when real Redis is required).
+func needServer(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if redisRequired {
+			t.Fatal("redis-server not found in PATH and FLEET_REDIS=required")
+		}
+		t.Skip("needs redis-server in PATH")
+	}
+}
+
+// server is a redis-server process of the tests.
+type server struct {
+	addr string
+	port int
+	dir  string
+	args []string
+	cmd  *exec.Cmd
+}
+
+// startServer starts redis-server on port (a free one when 0) with extra
+// arguments, and returns once it accepts connections.
+func startServer(port int, extra ...string) (*server, error) {
+	if port == 0 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+	}
+	dir, err := os.MkdirTemp("", "fleet-redis-")
+	if err != nil {
+		return nil, err
+	}
+	s := &server{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), port: port, dir: dir, args: extra}
+	return s, s.start()
+}
+
+func (s *server) start() error {
+	args := append([]string{
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir,
+		"--logfile", "", "--loglevel", "notice",
+	}, s.args...)
+	cmd := exec.Command("redis-server", args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	// The server says when it is ready; no need to poll it.
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "Ready to accept connections") {
+			s.cmd = cmd
+			go func() { _, _ = io.Copy(io.Discard, out) }() // ends when the server does
+			return nil
+		}
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	return fmt.Errorf("redis-server on port %d did not start", s.port)
+}
+
+// kill ends the server at once (SIGKILL) and waits for it.
+func (s *server) kill() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// restart starts the server again on the same port, empty.
+func (s *server) restart() error { return s.start() }
+
+// testServer starts a server for one test, killed at its end.
+func testServer(t *testing.T, extra ...string) *server {
+	t.Helper()
+	needServer(t)
+	s, err := startServer(0, extra...)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.kill(); os.RemoveAll(s.dir) })
+	return s
+}
+
+// newClient returns a client of addr, closed at the end of the test. It
+// honours context deadlines, so op timeouts cut socket waits short.
+func newClient(t testing.TB, addr string) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// prefix returns a prefix of the group names that no other test uses.
+func prefix(t testing.TB) string {
+	return strings.NewReplacer("/", ".", " ", "_", "{", "(", "}", ")").Replace(t.Name())
+}
+
+// within bounds a test's waits: a context that ends after d, or at the
+// test's deadline.
+func within(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// recv receives from ch, failing the test when ctx ends first.
+func recv[T any](t testing.TB, ctx context.Context, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-ctx.Done():
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}

@@ -1,0 +1,33 @@
+package fleet_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain runs the tests against one Redis for the package (see
+// harness_test.go), or, when FLEET_WORKER is set, runs this binary as a
+// worker process of a multi-process test instead (see process_test.go).
+func TestMain(m *testing.M) {
+	if role := os.Getenv(workerEnv); role != "" {
+		os.Exit(runWorker(role))
+	}
+	goleak.VerifyTestMain(withRedis{m})
+}
+
+// withRedis brackets the tests with the package's Redis, so that goleak
+// checks for leaks after the server and its helpers are gone.
+type withRedis struct{ m *testing.M }
+
+func (w withRedis) Run() int {
+	stop, err := startSharedRedis()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fleet tests:", err)
+		return 1
+	}
+	defer stop()
+	return w.m.Run()
+}

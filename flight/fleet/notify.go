@@ -1,0 +1,349 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The notification path: how followers learn the outcome.
+//
+// A follower whose first look found the lease held subscribes to the
+// flight's channel, waits for the server's confirmation, and only then
+// looks again (acquire). An outcome published after that look reaches it by
+// push; one published before it left the lease free, and the look takes
+// the lease. No wake-up is lost and nothing polls. The follower then waits
+// for a frame, for the end of its context, or for its safety check: one
+// lease TTL after it began to wait, then every TTL/3, it looks again, in
+// case the leader crashed or lost Redis and its lease ran out.
+//
+// One pub/sub connection per group carries every channel (in Cluster mode
+// one per master node, with sharded pub/sub). The first follower opens it;
+// it is closed once no follower has used it for idleClose, and by Close.
+// An error on it ends it: every follower on it is told (lost) and looks
+// again, on a new connection; if Redis is gone, that look fails and the
+// follower runs fn itself. The server confirms SUBSCRIBE and UNSUBSCRIBE
+// in the order they were sent on the connection, so each channel keeps
+// the queue of confirmations it expects; anything else ends the
+// connection, as an error does.
+
+// idleClose is how long an unused pub/sub connection stays open.
+const idleClose = 2 * time.Second
+
+// errLost reports a pub/sub connection that ended under a follower.
+var errLost = errors.New("fleet: pub/sub connection lost")
+
+// notifier owns a group's pub/sub connections.
+type notifier struct {
+	c *core
+
+	mu     sync.Mutex
+	conns  map[string]*psConn // by node address; "" outside Cluster mode
+	closed bool               // Close was called
+	loops  sync.WaitGroup     // receive goroutines; Add under mu while !closed
+}
+
+// psConn is one pub/sub connection and the channels subscribed on it. All
+// fields are guarded by notifier.mu.
+type psConn struct {
+	addr  string
+	ps    *redis.PubSub
+	chans map[string]*chanState
+	nsubs int
+	dead  bool    // ended: no longer in notifier.conns
+	idle  stopper // the idle close timer, while nsubs == 0
+}
+
+type chanState struct {
+	subs []*sub
+	// expect holds, in the order they were sent and for each SUBSCRIBE or
+	// UNSUBSCRIBE not yet confirmed, the SUBSCRIBE's ready channel or nil.
+	expect []chan struct{}
+	ready  chan struct{} // closed when the latest SUBSCRIBE is confirmed
+}
+
+// sub is one follower's subscription to one channel.
+type sub struct {
+	n       *notifier
+	pc      *psConn
+	channel string
+	ready   chan struct{} // closed when the server confirmed the subscription
+	signal  chan struct{} // buffer 1: a frame, a loss or a tick to look at
+
+	mu     sync.Mutex
+	frames []string // received, not yet taken
+	lost   bool     // the connection ended
+	tick   bool     // the safety check is due
+}
+
+// subscribe subscribes to channel and returns once the server confirmed
+// it, so that anything published from then on reaches the sub.
+func (n *notifier) subscribe(ctx context.Context, channel string) (*sub, error) {
+	addr, open, err := n.route(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.c.cfg.opTimeout)
+	defer cancel()
+
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil, ErrClosed
+	}
+	pc := n.conns[addr]
+	fresh := pc == nil
+	if fresh {
+		pc = &psConn{addr: addr, ps: open(), chans: make(map[string]*chanState)}
+		n.conns[addr] = pc
+	}
+	s := pc.add(n, channel)
+	if err := pc.send(ctx, n, channel, true); err != nil {
+		n.kill(pc)
+		n.mu.Unlock()
+		return nil, err
+	}
+	if fresh {
+		// Only now: the receive loop would otherwise dial the connection
+		// itself, unbounded by the op timeout.
+		n.loops.Add(1)
+		go n.receive(pc)
+	}
+	n.mu.Unlock()
+
+	select {
+	case <-s.ready:
+		return s, nil
+	case <-s.signal: // lost before the confirmation
+		err = errLost
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.close()
+	return nil, err
+}
+
+// route returns the address of the connection for channel and how to open
+// it: the one connection of the group, or in Cluster mode a connection to
+// the master that serves the channel's slot.
+func (n *notifier) route(ctx context.Context, channel string) (string, func() *redis.PubSub, error) {
+	cc, ok := n.c.rdb.(*redis.ClusterClient)
+	if !ok {
+		return "", func() *redis.PubSub { return n.c.rdb.Subscribe(context.Background()) }, nil
+	}
+	node, err := op(n.c, ctx, func(ctx context.Context) (*redis.Client, error) {
+		return cc.MasterForKey(ctx, channel)
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return node.Options().Addr, func() *redis.PubSub { return node.SSubscribe(context.Background()) }, nil
+}
+
+// add registers a new sub for channel. n.mu must be held.
+func (pc *psConn) add(n *notifier, channel string) *sub {
+	cs := pc.chans[channel]
+	if cs == nil {
+		cs = &chanState{}
+		pc.chans[channel] = cs
+	}
+	if pc.idle != nil {
+		pc.idle.Stop()
+		pc.idle = nil
+	}
+	s := &sub{n: n, pc: pc, channel: channel, signal: make(chan struct{}, 1)}
+	cs.subs = append(cs.subs, s)
+	pc.nsubs++
+	return s
+}
+
+// send sends SUBSCRIBE (on) or UNSUBSCRIBE for channel when the channel's
+// first sub arrives or its last leaves, and queues the confirmation. A
+// sub that arrives while the channel is subscribed shares the latest
+// SUBSCRIBE's ready channel. n.mu must be held.
+func (pc *psConn) send(ctx context.Context, n *notifier, channel string, on bool) error {
+	cs := pc.chans[channel]
+	if on {
+		if len(cs.subs) > 1 {
+			cs.subs[len(cs.subs)-1].ready = cs.ready
+			return nil
+		}
+		cs.ready = make(chan struct{})
+		cs.subs[0].ready = cs.ready
+		cs.expect = append(cs.expect, cs.ready)
+		if n.c.sharded {
+			return pc.ps.SSubscribe(ctx, channel)
+		}
+		return pc.ps.Subscribe(ctx, channel)
+	}
+	cs.expect = append(cs.expect, nil)
+	if n.c.sharded {
+		return pc.ps.SUnsubscribe(ctx, channel)
+	}
+	return pc.ps.Unsubscribe(ctx, channel)
+}
+
+// receive reads pc until it ends, and hands frames and confirmations out.
+func (n *notifier) receive(pc *psConn) {
+	defer n.loops.Done()
+	for {
+		msg, err := pc.ps.Receive(context.Background())
+		n.mu.Lock()
+		if err != nil {
+			if !pc.dead {
+				// Not ended by us: Redis failed under the followers.
+				n.c.failed(err)
+				n.kill(pc)
+			}
+			n.mu.Unlock()
+			return
+		}
+		switch m := msg.(type) {
+		case *redis.Message:
+			if cs := pc.chans[m.Channel]; cs != nil {
+				for _, s := range cs.subs {
+					s.deliver(m.Payload)
+				}
+			}
+		case *redis.Subscription:
+			if !pc.confirm(m) {
+				n.kill(pc)
+			}
+		}
+		n.mu.Unlock()
+	}
+}
+
+// confirm takes a confirmation off its channel's queue. It reports false
+// when the confirmation was not the one expected (the server unsubscribed
+// the connection on its own, as Cluster does when a slot moves). n.mu must
+// be held.
+func (pc *psConn) confirm(m *redis.Subscription) bool {
+	cs := pc.chans[m.Channel]
+	if cs == nil || len(cs.expect) == 0 {
+		return false
+	}
+	ready := cs.expect[0]
+	cs.expect = cs.expect[1:]
+	subscribe := m.Kind == "subscribe" || m.Kind == "ssubscribe"
+	if subscribe != (ready != nil) {
+		return false
+	}
+	if ready != nil {
+		close(ready)
+	}
+	if len(cs.subs) == 0 && len(cs.expect) == 0 {
+		delete(pc.chans, m.Channel)
+	}
+	return true
+}
+
+// close ends s: the channel is unsubscribed when s was its last sub, and
+// the connection closed once idle.
+func (s *sub) close() {
+	n, pc := s.n, s.pc
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cs := pc.chans[s.channel]
+	for i, x := range cs.subs {
+		if x == s {
+			cs.subs = append(cs.subs[:i], cs.subs[i+1:]...)
+			break
+		}
+	}
+	pc.nsubs--
+	if pc.dead {
+		return
+	}
+	if len(cs.subs) == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), n.c.cfg.opTimeout)
+		err := pc.send(ctx, n, s.channel, false)
+		cancel()
+		if err != nil {
+			n.kill(pc)
+			return
+		}
+	}
+	if pc.nsubs == 0 {
+		pc.idle = n.c.cfg.clock.AfterFunc(idleClose, func() {
+			n.mu.Lock()
+			if pc.nsubs == 0 {
+				n.kill(pc)
+			}
+			n.mu.Unlock()
+		})
+	}
+}
+
+// kill ends pc: its followers are told, and its receive loop stops. n.mu
+// must be held.
+func (n *notifier) kill(pc *psConn) {
+	if pc.dead {
+		return
+	}
+	pc.dead = true
+	if n.conns[pc.addr] == pc {
+		delete(n.conns, pc.addr)
+	}
+	if pc.idle != nil {
+		pc.idle.Stop()
+	}
+	for _, cs := range pc.chans {
+		for _, s := range cs.subs {
+			s.markLost()
+		}
+	}
+	_ = pc.ps.Close()
+}
+
+// close ends every connection and waits for the receive loops.
+func (n *notifier) close() {
+	n.mu.Lock()
+	n.closed = true
+	for _, pc := range n.conns {
+		n.kill(pc)
+	}
+	n.mu.Unlock()
+	n.loops.Wait()
+}
+
+func (s *sub) deliver(frame string) {
+	s.mu.Lock()
+	s.frames = append(s.frames, frame)
+	s.mu.Unlock()
+	s.wake()
+}
+
+func (s *sub) markLost() {
+	s.mu.Lock()
+	s.lost = true
+	s.mu.Unlock()
+	s.wake()
+}
+
+// poke makes the safety check due; it is the safety timer's function.
+func (s *sub) poke() {
+	s.mu.Lock()
+	s.tick = true
+	s.mu.Unlock()
+	s.wake()
+}
+
+func (s *sub) wake() {
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// take returns what arrived since the last take.
+func (s *sub) take() (frames []string, lost, tick bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	frames, s.frames = s.frames, nil
+	tick, s.tick = s.tick, false
+	return frames, s.lost, tick
+}

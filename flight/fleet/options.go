@@ -1,0 +1,162 @@
+package fleet
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/flightkit/flightkit/flight"
+)
+
+// Option configures a [Group] built by [New]. Options are not generic, so
+// fleet.New[User](rdb, fleet.WithPrefix("users")) needs no type arguments
+// on the option; [WithCodec] infers its own from the codec it is given.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// config is the read-only configuration of a Group.
+type config struct {
+	prefix     string
+	ttl        time.Duration // lease TTL; renewed every ttl/3
+	opTimeout  time.Duration // bound of every Redis operation
+	retryAfter time.Duration // local-only period after a Redis error
+	failClosed bool
+	maxPayload int
+	codec      any             // a Codec[V], checked by New; nil: JSON
+	errs       []namedError    // sorted by name
+	flightOpts []flight.Option // for the Group in front
+
+	clock clock // tests swap it (export_test.go)
+}
+
+type namedError struct {
+	name string
+	err  error
+}
+
+func defaultConfig() config {
+	return config{
+		prefix:     "fleet",
+		ttl:        10 * time.Second,
+		opTimeout:  250 * time.Millisecond,
+		retryAfter: time.Second,
+		maxPayload: 1 << 20,
+		clock:      realClock{},
+	}
+}
+
+// WithPrefix sets the prefix of every Redis name the group uses (see the
+// package documentation for the layout). Groups that share a Redis and a
+// prefix coordinate; give unrelated groups different prefixes. The default
+// is "fleet". It panics if p is empty or holds '{' or '}', which would
+// break the Cluster hash tag.
+func WithPrefix(p string) Option {
+	if !validPrefix(p) {
+		panic("fleet: prefix must be non-empty and hold no '{' or '}'")
+	}
+	return optionFunc(func(c *config) { c.prefix = p })
+}
+
+// WithLeaseTTL sets the lifetime of a leader's lease; the default is 10s.
+// The leader renews it every d/3 while fn runs, so d bounds how long the
+// fleet waits for a leader that crashed or lost Redis: a waiting follower
+// takes over within d plus d/3. Use the same d in every process. It panics
+// if d is below 3ms.
+func WithLeaseTTL(d time.Duration) Option {
+	if d < 3*time.Millisecond {
+		panic("fleet: lease TTL below 3ms")
+	}
+	return optionFunc(func(c *config) { c.ttl = d })
+}
+
+// WithOpTimeout bounds every Redis operation of the group, and so the
+// latency that a slow or unreachable Redis adds to a call; the default is
+// 250ms. It panics if d is not positive.
+//
+// The bound holds whatever the client's own timeouts are, but go-redis
+// itself stops waiting on the socket at the deadline only when the client
+// was built with ContextTimeoutEnabled; without it, an operation that
+// timed out finishes in the background within the client's ReadTimeout.
+func WithOpTimeout(d time.Duration) Option {
+	if d <= 0 {
+		panic("fleet: op timeout must be positive")
+	}
+	return optionFunc(func(c *config) { c.opTimeout = d })
+}
+
+// WithRetryAfter sets how long the group works without Redis after a Redis
+// operation failed, before it tries Redis again; the default is one second.
+// Meanwhile calls fall back to coalescing inside the process (or fail, with
+// [WithFailClosed]) without waiting for Redis at all. It panics if d is not
+// positive.
+func WithRetryAfter(d time.Duration) Option {
+	if d <= 0 {
+		panic("fleet: retry interval must be positive")
+	}
+	return optionFunc(func(c *config) { c.retryAfter = d })
+}
+
+// WithFailClosed makes calls fail with an error matching [ErrUnavailable]
+// when Redis cannot be used, instead of falling back to coalescing inside
+// the process. Use it when running fn twice at once across the fleet is
+// worse than failing (a payment, a non-idempotent job).
+func WithFailClosed() Option {
+	return optionFunc(func(c *config) { c.failClosed = true })
+}
+
+// WithMaxPayload sets the largest outcome frame, in bytes, that the group
+// publishes or accepts; the default is 1 MiB. A larger outcome is not
+// published: the processes waiting for it run fn themselves (a miss,
+// counted in Stats.BadPayloads). It panics if n is below 64.
+func WithMaxPayload(n int) Option {
+	if n < 64 {
+		panic("fleet: max payload below 64 bytes")
+	}
+	return optionFunc(func(c *config) { c.maxPayload = n })
+}
+
+// WithCodec sets how values cross processes; the default is [JSON]. V is
+// inferred from c, and [New] panics if it is not the group's value type.
+// It panics if c is nil.
+func WithCodec[V any](c Codec[V]) Option {
+	if c == nil {
+		panic("fleet: nil codec")
+	}
+	return optionFunc(func(cfg *config) { cfg.codec = c })
+}
+
+// WithErrors registers sentinel errors under names, so that [errors.Is]
+// works across processes (see [RemoteError]). Register the same names in
+// every process. Later calls add to earlier ones. It panics on an empty
+// name or a nil error.
+func WithErrors(sentinels map[string]error) Option {
+	named := make([]namedError, 0, len(sentinels))
+	for name, err := range sentinels {
+		if name == "" || err == nil {
+			panic("fleet: WithErrors needs non-empty names and non-nil errors")
+		}
+		named = append(named, namedError{name, err})
+	}
+	return optionFunc(func(c *config) {
+		c.errs = slices.DeleteFunc(c.errs, func(e namedError) bool {
+			_, ok := sentinels[e.name]
+			return ok
+		})
+		c.errs = append(c.errs, named...)
+		slices.SortFunc(c.errs, func(a, b namedError) int { return cmp.Compare(a.name, b.name) })
+	})
+}
+
+// WithCallTimeout gives fn's context a deadline d after the call starts in
+// this process, as flight.WithCallTimeout does. A call that runs out of
+// time publishes nothing: the lease is released at once. It panics if d is
+// negative; zero means no timeout.
+func WithCallTimeout(d time.Duration) Option {
+	o := flight.WithCallTimeout(d)
+	return optionFunc(func(c *config) { c.flightOpts = append(c.flightOpts, o) })
+}
