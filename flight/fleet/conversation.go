@@ -179,6 +179,13 @@ func (g *Group[V]) await(ctx context.Context, key string, n flightNames, tok str
 		case err != nil:
 			return actRedisError, result[V]{}, err
 		case a.lead:
+			if r, err, ok := g.arrived(s); ok {
+				// The leader finished between the subscription and this
+				// look: its outcome is here already, so do not run fn again.
+				g.release(ctx, n, tok)
+				g.st.follows.Add(1)
+				return actDone, r, err
+			}
 			return actLead, result[V]{}, nil
 		case a.frame != "":
 			kind, r, err := g.decode(a.frame)
@@ -188,9 +195,9 @@ func (g *Group[V]) await(ctx context.Context, key string, n flightNames, tok str
 			}
 			return actMiss, result[V]{}, nil
 		}
-		g.hook(evWaiting, key)
 		t := g.cfg.clock.AfterFunc(wait, s.poke)
 		wait = g.cfg.ttl / 3
+		g.hook(evWaiting, key)
 		act, r, err, look := g.listen(ctx, s, takeover)
 		t.Stop()
 		if !look {
@@ -232,6 +239,17 @@ func (g *Group[V]) listen(ctx context.Context, s *sub, takeover *bool) (act acti
 			return actDone, r, nil, true
 		}
 	}
+}
+
+// arrived returns an outcome that reached s already, if any.
+func (g *Group[V]) arrived(s *sub) (r result[V], err error, ok bool) {
+	frames, _, _ := s.take()
+	for _, f := range frames {
+		if kind, r, err := g.decode(f); kind == kindValue || kind == kindError {
+			return r, err, true
+		}
+	}
+	return r, nil, false
 }
 
 // retained returns an outcome that another process retained in Redis.

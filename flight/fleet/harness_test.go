@@ -210,3 +210,56 @@ func recv[T any](t testing.TB, ctx context.Context, ch <-chan T, what string) T 
 		panic("unreachable")
 	}
 }
+
+// commands records the commands a client sends, by name, except those
+// that set connections up.
+type commands struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (c *commands) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *commands) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.record(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *commands) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			c.record(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (c *commands) record(cmd redis.Cmder) {
+	switch cmd.Name() {
+	case "hello", "client", "auth", "select":
+		return // connection setup, by go-redis, not by the group
+	}
+	c.mu.Lock()
+	c.names = append(c.names, cmd.Name())
+	c.mu.Unlock()
+}
+
+// take returns the commands recorded since the last take.
+func (c *commands) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.names
+	c.names = nil
+	return n
+}
+
+// countedClient returns a client of the shared Redis whose commands are
+// recorded.
+func countedClient(t testing.TB) (*redis.Client, *commands) {
+	rdb := newClient(t, redisAddr)
+	c := &commands{}
+	rdb.AddHook(c)
+	return rdb, c
+}

@@ -93,7 +93,9 @@ type renewal struct {
 // startRenewal schedules the first renewal of tok's lease.
 func (c *core) startRenewal(ctx context.Context, n flightNames, tok string) *renewal {
 	r := &renewal{c: c, ctx: detached(ctx), n: n, tok: tok}
+	r.mu.Lock() // fire may run before AfterFunc returns
 	r.timer = c.cfg.clock.AfterFunc(c.cfg.ttl/3, r.fire)
+	r.mu.Unlock()
 	return r
 }
 
