@@ -117,3 +117,18 @@ func TestOneCallAcrossProcesses(t *testing.T) {
 	assert.Equal(t, uint64(procs-1), follows)
 	assert.Equal(t, uint64(procs*(callers-1)), joins)
 }
+
+// A leader costs two round trips beyond fn: acquire, then finish (store,
+// release and publish in one script).
+func TestLeaderRoundTrips(t *testing.T) {
+	rdb, cmds := countedClient(t)
+	g := groupOn[int](t, rdb)
+	fn := func(context.Context) (int, error) { return 1, nil }
+	_, _, _ = g.Do(t.Context(), "warm", fn) // scripts loaded (EVALSHA, NOSCRIPT, EVAL)
+	cmds.take()
+	for range 3 {
+		_, err, _ := g.Do(t.Context(), "k", fn)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"evalsha", "evalsha"}, cmds.take())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,6 +104,11 @@ type server struct {
 	dir  string
 	args []string
 	cmd  *exec.Cmd
+
+	mu      sync.Mutex
+	log     []string      // the server's log lines so far; guarded by mu
+	logged  chan struct{} // closed and replaced at each line; guarded by mu
+	drained chan struct{} // closed when the log ends
 }
 
 // startServer starts redis-server on port (a free one when 0) with extra
@@ -139,18 +145,57 @@ func (s *server) start() error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	s.cmd = cmd
+	s.mu.Lock()
+	s.log, s.logged, s.drained = nil, make(chan struct{}), make(chan struct{})
+	s.mu.Unlock()
+	go s.drain(out) // ends when the server does
 	// The server says when it is ready; no need to poll it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !s.waitLog(ctx, "Ready to accept connections") {
+		s.kill()
+		return fmt.Errorf("redis-server on port %d did not start", s.port)
+	}
+	return nil
+}
+
+// drain reads the server's log.
+func (s *server) drain(out io.Reader) {
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "Ready to accept connections") {
-			s.cmd = cmd
-			go func() { _, _ = io.Copy(io.Discard, out) }() // ends when the server does
-			return nil
+		s.mu.Lock()
+		s.log = append(s.log, sc.Text())
+		close(s.logged)
+		s.logged = make(chan struct{})
+		s.mu.Unlock()
+	}
+	_, _ = io.Copy(io.Discard, out)
+	close(s.drained)
+}
+
+// waitLog waits until the server has logged a line holding text, and
+// reports whether it did before ctx ended or the log did.
+func (s *server) waitLog(ctx context.Context, text string) bool {
+	seen := 0
+	for {
+		s.mu.Lock()
+		lines, logged, drained := s.log[seen:], s.logged, s.drained
+		seen = len(s.log)
+		s.mu.Unlock()
+		for _, l := range lines {
+			if strings.Contains(l, text) {
+				return true
+			}
+		}
+		select {
+		case <-logged:
+		case <-drained:
+			return false
+		case <-ctx.Done():
+			return false
 		}
 	}
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
-	return fmt.Errorf("redis-server on port %d did not start", s.port)
 }
 
 // kill ends the server at once (SIGKILL) and waits for it.
@@ -160,6 +205,7 @@ func (s *server) kill() {
 	}
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
+	<-s.drained
 	s.cmd = nil
 }
 
@@ -177,10 +223,11 @@ func testServer(t *testing.T, extra ...string) *server {
 }
 
 // newClient returns a client of addr, closed at the end of the test. It
-// honours context deadlines, so op timeouts cut socket waits short.
+// honours context deadlines, so op timeouts cut socket waits short, and
+// reports a failed dial at once.
 func newClient(t testing.TB, addr string) *redis.Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, DialerRetries: 1})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
@@ -263,3 +310,5 @@ func countedClient(t testing.TB) (*redis.Client, *commands) {
 	rdb.AddHook(c)
 	return rdb, c
 }
+
+func runtimeGosched() { runtime.Gosched() }

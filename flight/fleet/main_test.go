@@ -1,10 +1,12 @@
 package fleet_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 )
 
@@ -15,8 +17,13 @@ func TestMain(m *testing.M) {
 	if role := os.Getenv(workerEnv); role != "" {
 		os.Exit(runWorker(role))
 	}
+	redis.SetLogger(quiet{}) // the fault tests make go-redis log every failed dial
 	goleak.VerifyTestMain(withRedis{m})
 }
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // withRedis brackets the tests with the package's Redis, so that goleak
 // checks for leaks after the server and its helpers are gone.

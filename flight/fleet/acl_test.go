@@ -1,0 +1,53 @@
+package fleet_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// aclCommands is the command list of docs/fleet.md ("ACL"): what a group
+// sends (get, set, pexpire, del, publish and spublish run inside its
+// scripts), plus what go-redis sends to set a connection up.
+const aclCommands = "+evalsha +eval +get +set +pexpire +del +publish +spublish " +
+	"+subscribe +unsubscribe +ssubscribe +sunsubscribe +hello"
+
+// A user allowed exactly the documented commands, on the prefix's keys and
+// channels only, can lead and follow.
+func TestACL(t *testing.T) {
+	srv := testServer(t)
+	ctx := within(t, 10*time.Second)
+	p := prefix(t)
+	rule := []any{"ACL", "SETUSER", "fleet", "reset", "on", ">secret",
+		"~{" + p + ":*", "&{" + p + ":*", "-@all"}
+	for _, c := range strings.Fields(aclCommands) {
+		rule = append(rule, c)
+	}
+	require.NoError(t, newClient(t, srv.addr).Do(ctx, rule...).Err())
+	user := func() *redis.Client {
+		rdb := redis.NewClient(&redis.Options{Addr: srv.addr, Username: "fleet", Password: "secret",
+			ContextTimeoutEnabled: true})
+		t.Cleanup(func() { rdb.Close() })
+		return rdb
+	}
+	leader, follower := groupOn[string](t, user()), groupOn[string](t, user())
+	waiting := events(follower, "waiting")
+	_, release, leaderDone := blocked(t, ctx, leader, "k", "v")
+	got := make(chan string, 1)
+	go func() {
+		v, err, _ := follower.Do(ctx, "k", func(context.Context) (string, error) { return "follower", nil })
+		assert.NoError(t, err)
+		got <- v
+	}()
+	recv(t, ctx, waiting, "the follower")
+	close(release)
+	assert.Equal(t, "v", recv(t, ctx, got, "the follower"))
+	<-leaderDone
+	assert.Zero(t, leader.Stats().RedisErrors+follower.Stats().RedisErrors)
+	assert.Equal(t, uint64(1), follower.Stats().Follows)
+}

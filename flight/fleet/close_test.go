@@ -1,0 +1,113 @@
+package fleet_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flightkit/flightkit/flight/fleet"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// pubsubClients counts the pub/sub connections open on the shared Redis
+// whose name-less clients subscribe to channels of this test's prefix.
+func pubsubClients(t *testing.T) int {
+	t.Helper()
+	list, err := newClient(t, redisAddr).ClientList(t.Context()).Result()
+	require.NoError(t, err)
+	n := 0
+	for _, line := range strings.Split(list, "\n") {
+		if strings.Contains(line, "flags=P") {
+			n++
+		}
+	}
+	return n
+}
+
+// FL9: a group uses one pub/sub connection, however many keys its
+// followers wait on; it is closed once unused (idle), and then the group
+// holds no goroutine.
+func TestOnePubSubConnectionAtMost(t *testing.T) {
+	if !realServer {
+		t.Skip("needs CLIENT LIST of a real server")
+	}
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx := within(t, 10*time.Second)
+	before := pubsubClients(t)
+	leader := newGroup[int](t)
+	clock := fleet.NewManualClock()
+	follower := newGroup[int](t, fleet.WithClock(clock))
+	waiting := events(follower, "waiting")
+
+	var releases []chan struct{}
+	var leaderDone []<-chan int
+	for i := range 3 {
+		_, release, done := blocked(t, ctx, leader, fmt.Sprint(i), i)
+		releases, leaderDone = append(releases, release), append(leaderDone, done)
+	}
+	got := make(chan int, 3)
+	for i := range 3 {
+		go func() {
+			v, err, _ := follower.Do(ctx, fmt.Sprint(i), func(context.Context) (int, error) { return -1, nil })
+			assert.NoError(t, err)
+			got <- v
+		}()
+		recv(t, ctx, waiting, "a follower")
+	}
+	assert.Equal(t, before+1, pubsubClients(t), "one connection for three keys")
+	for i := range 3 {
+		close(releases[i])
+		<-leaderDone[i]
+		assert.Equal(t, i, <-got)
+	}
+	clock.Advance(time.Minute) // idle
+	assert.Equal(t, before, pubsubClients(t), "closed once idle")
+	// The deferred goleak check: no goroutine of the group is left.
+}
+
+// FL9: Close answers the waiting followers with ErrClosed, and later calls
+// too; a second Close is harmless.
+func TestClose(t *testing.T) {
+	ctx := within(t, 10*time.Second)
+	leader := newGroup[int](t)
+	follower := newGroup[int](t, fleet.WithClock(fleet.NewManualClock()))
+	waiting := events(follower, "waiting")
+	_, release, leaderDone := blocked(t, ctx, leader, "k", 1)
+	got := make(chan error, 1)
+	go func() {
+		_, err, _ := follower.Do(ctx, "k", func(context.Context) (int, error) { return -1, nil })
+		got <- err
+	}()
+	recv(t, ctx, waiting, "the follower")
+	require.NoError(t, follower.Close())
+	require.ErrorIs(t, recv(t, ctx, got, "the follower"), fleet.ErrClosed)
+	_, err, _ := follower.Do(ctx, "k", func(context.Context) (int, error) { return -1, nil })
+	require.ErrorIs(t, err, fleet.ErrClosed)
+	require.NoError(t, follower.Close())
+	close(release)
+	assert.Equal(t, 1, recv(t, ctx, leaderDone, "the leader"))
+}
+
+// A leader's calls go on through Close and still publish.
+func TestCloseWhileLeading(t *testing.T) {
+	ctx := within(t, 10*time.Second)
+	leader := newGroup[int](t)
+	follower := newGroup[int](t)
+	waiting := events(follower, "waiting")
+	_, release, leaderDone := blocked(t, ctx, leader, "k", 1)
+	got := make(chan int, 1)
+	go func() {
+		v, err, _ := follower.Do(ctx, "k", func(context.Context) (int, error) { return -1, nil })
+		assert.NoError(t, err)
+		got <- v
+	}()
+	recv(t, ctx, waiting, "the follower")
+	require.NoError(t, leader.Close())
+	close(release)
+	assert.Equal(t, 1, recv(t, ctx, leaderDone, "the leader"))
+	assert.Equal(t, 1, recv(t, ctx, got, "the follower"))
+}
