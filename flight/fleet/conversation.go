@@ -62,6 +62,7 @@ func (g *Group[V]) lead(ctx context.Context, key string, n flightNames, tok stri
 	// When ctx ends while fn runs (every local caller left, or the call
 	// timeout passed), the lease goes at once, without waiting for fn.
 	stopRelease := context.AfterFunc(ctx, func() {
+		g.st.abandoned.Add(1)
 		g.bg.add(1)
 		defer g.bg.add(-1)
 		rn.stop()

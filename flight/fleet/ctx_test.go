@@ -88,6 +88,7 @@ func TestAbandonReleasesLease(t *testing.T) {
 	require.ErrorIs(t, recv(t, ctx, leaderErr, "the leaving leader"), context.Canceled)
 	require.ErrorIs(t, recv(t, ctx, cause, "fn's cancellation"), flight.ErrAbandoned)
 	assert.Equal(t, "taken over", recv(t, ctx, got, "the follower's answer"))
+	assert.Equal(t, uint64(1), leader.Stats().Abandoned)
 	st := follower.Stats()
 	assert.Equal(t, uint64(1), st.Takeovers)
 	assert.Equal(t, uint64(1), st.Leads)

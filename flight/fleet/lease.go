@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"strconv"
 	"sync"
 )
 
@@ -142,6 +141,3 @@ func (r *renewal) stop() {
 	r.mu.Unlock()
 	r.running.Wait()
 }
-
-// msString formats a count of milliseconds (at least 1) for a script.
-func msString(d int64) string { return strconv.FormatInt(max(d, 1), 10) }

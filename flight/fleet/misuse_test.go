@@ -16,7 +16,7 @@ func TestMisuse(t *testing.T) {
 	g := newGroup[int](t)
 	fn := func(context.Context) (int, error) { return 0, nil }
 	//lint:ignore SA1012 a nil Context is the misuse under test
-	assert.PanicsWithValue(t, "fleet: nil Context", func() { g.Do(nil, "k", fn) }) //nolint:staticcheck
+	assert.PanicsWithValue(t, "fleet: nil Context", func() { g.Do(nil, "k", fn) })
 	assert.PanicsWithValue(t, "fleet: nil fn", func() { g.Do(t.Context(), "k", nil) })
 	assert.PanicsWithValue(t, "fleet: nil redis client", func() { fleet.New[int](nil) })
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": redisAddr}})

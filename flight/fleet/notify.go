@@ -114,13 +114,24 @@ func (n *notifier) subscribe(ctx context.Context, channel string) (*sub, error) 
 	}
 	n.mu.Unlock()
 
-	select {
-	case <-s.ready:
-		return s, nil
-	case <-s.signal: // lost before the confirmation
-		err = errLost
-	case <-ctx.Done():
-		err = ctx.Err()
+	// A frame can reach s before the confirmation when the channel was
+	// subscribed already: keep it for the follower, and its signal too.
+	framed := false
+	for err == nil {
+		select {
+		case <-s.ready:
+			if framed {
+				s.wake()
+			}
+			return s, nil
+		case <-s.signal:
+			if s.isLost() {
+				err = errLost
+			}
+			framed = true
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
 	}
 	s.close()
 	return nil, err
@@ -315,6 +326,12 @@ func (s *sub) deliver(frame string) {
 	s.frames = append(s.frames, frame)
 	s.mu.Unlock()
 	s.wake()
+}
+
+func (s *sub) isLost() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lost
 }
 
 func (s *sub) markLost() {

@@ -32,6 +32,11 @@ type Stats struct {
 	// Fenced counts the leads that ended after their lease had run out: the
 	// outcome answered the callers in this process and was not published.
 	Fenced uint64
+	// Abandoned counts the leads whose context ended while fn ran (every
+	// caller in this process left, or the call timeout passed): the lease
+	// was released at once, so another process may lead while this fn is
+	// still returning.
+	Abandoned uint64
 	// Joins counts the callers that joined a call already running in this
 	// process (from the Group in front).
 	Joins uint64
@@ -41,6 +46,7 @@ type counters struct {
 	leads, follows, takeovers atomic.Uint64
 	fallbacks, redisErrors    atomic.Uint64
 	badPayloads, fenced       atomic.Uint64
+	abandoned                 atomic.Uint64
 }
 
 // Stats returns a snapshot of the group's counters. It does not block
@@ -54,6 +60,7 @@ func (g *Group[V]) Stats() Stats {
 		RedisErrors: g.st.redisErrors.Load(),
 		BadPayloads: g.st.badPayloads.Load(),
 		Fenced:      g.st.fenced.Load(),
+		Abandoned:   g.st.abandoned.Load(),
 		Joins:       g.local.Stats().Joins,
 	}
 }
