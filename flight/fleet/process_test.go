@@ -101,12 +101,12 @@ func hotWorker(rdb *redis.Client, opts []fleet.Option) int {
 
 // worker is a worker process seen from the test.
 type worker struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	events chan string // its stdout lines; closed at its end
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
 }
 
-// startWorker starts a worker process in role on Redis addr.
+// startWorker starts a worker process in role on Redis addr; its stdout
+// lines go to events, prefixed by its pid.
 func startWorker(t *testing.T, role, addr string, ttl time.Duration, args any, events chan<- string) *worker {
 	t.Helper()
 	a, err := json.Marshal(args)
