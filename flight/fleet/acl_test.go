@@ -13,9 +13,10 @@ import (
 
 // aclCommands is the command list of docs/fleet.md ("ACL"): what a group
 // sends (get, set, pexpire, del, publish and spublish run inside its
-// scripts), plus what go-redis sends to set a connection up.
+// scripts; ping on its pub/sub connection), plus hello, which go-redis
+// sends to set a connection up.
 const aclCommands = "+evalsha +eval +get +set +pexpire +del +publish +spublish " +
-	"+subscribe +unsubscribe +ssubscribe +sunsubscribe +hello"
+	"+subscribe +unsubscribe +ssubscribe +sunsubscribe +ping +hello"
 
 // A user allowed exactly the documented commands, on the prefix's keys and
 // channels only, can lead and follow.
@@ -48,6 +49,13 @@ func TestACL(t *testing.T) {
 	close(release)
 	assert.Equal(t, "v", recv(t, ctx, got, "the follower"))
 	<-leaderDone
-	assert.Zero(t, leader.Stats().RedisErrors+follower.Stats().RedisErrors)
 	assert.Equal(t, uint64(1), follower.Stats().Follows)
+
+	// A takeover: released lease, the follower's PING sync, its lead.
+	_, _, ran := whileLeading(t, leader, follower, func(context.Context) (string, error) {
+		return "", context.Canceled
+	})
+	assert.True(t, ran)
+	assert.Equal(t, uint64(1), follower.Stats().Takeovers)
+	assert.Zero(t, leader.Stats().RedisErrors+follower.Stats().RedisErrors)
 }

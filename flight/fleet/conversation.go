@@ -180,12 +180,17 @@ func (g *Group[V]) await(ctx context.Context, key string, n flightNames, tok str
 		case err != nil:
 			return actRedisError, result[V]{}, err
 		case a.lead:
-			if r, err, ok := g.arrived(s); ok {
-				// The leader finished between the subscription and this
-				// look: its outcome is here already, so do not run fn again.
-				g.release(ctx, n, tok)
-				g.st.follows.Add(1)
-				return actDone, r, err
+			// The lease was free: its last leader went away, or finished
+			// since the subscription, and then its outcome is on its way
+			// to s. Wait for whatever was published before this look
+			// (one round trip, off the normal path) rather than run fn
+			// again for nothing.
+			if s.sync(ctx) {
+				if r, err, ok := g.arrived(s); ok {
+					g.release(ctx, n, tok)
+					g.st.follows.Add(1)
+					return actDone, r, err
+				}
 			}
 			return actLead, result[V]{}, nil
 		case a.frame != "":

@@ -23,15 +23,23 @@ import (
 // One pub/sub connection per group carries every channel (in Cluster mode
 // one per master node, with sharded pub/sub). The first follower opens it;
 // it is closed once no follower has used it for idleClose, and by Close.
-// An error on it ends it: every follower on it is told (lost) and looks
-// again, on a new connection; if Redis is gone, that look fails and the
-// follower runs fn itself. The server confirms SUBSCRIBE and UNSUBSCRIBE
-// in the order they were sent on the connection, so each channel keeps
-// the queue of confirmations it expects; anything else ends the
-// connection, as an error does.
+// A channel stays subscribed after its last follower leaves, so that the
+// next follower of a hot key needs no SUBSCRIBE round trip and leaving
+// costs no write; frames for such an idle channel are dropped, and idle
+// channels are unsubscribed in one batch once there are more than
+// maxIdleChannels. An error on the connection ends it: every follower on
+// it is told (lost) and looks again, on a new connection; if Redis is
+// gone, that look fails and the follower runs fn itself. The server
+// confirms SUBSCRIBE and UNSUBSCRIBE in the order they were sent on the
+// connection, so each channel keeps the queue of confirmations it
+// expects; anything else ends the connection, as an error does.
 
 // idleClose is how long an unused pub/sub connection stays open.
 const idleClose = 2 * time.Second
+
+// maxIdleChannels is how many channels without followers a connection
+// keeps subscribed.
+const maxIdleChannels = 256
 
 // errLost reports a pub/sub connection that ended under a follower.
 var errLost = errors.New("fleet: pub/sub connection lost")
@@ -52,13 +60,16 @@ type psConn struct {
 	addr  string
 	ps    *redis.PubSub
 	chans map[string]*chanState
-	nsubs int
-	dead  bool    // ended: no longer in notifier.conns
-	idle  stopper // the idle close timer, while nsubs == 0
+	nsubs int             // subs on all channels
+	nidle int             // channels subscribed without subs
+	pongs []chan struct{} // one per PING sent and not yet answered
+	dead  bool            // ended: no longer in notifier.conns
+	idle  stopper         // the idle close timer, while nsubs == 0
 }
 
 type chanState struct {
 	subs []*sub
+	on   bool // the last command sent for the channel was SUBSCRIBE
 	// expect holds, in the order they were sent and for each SUBSCRIBE or
 	// UNSUBSCRIBE not yet confirmed, the SUBSCRIBE's ready channel or nil.
 	expect []chan struct{}
@@ -100,8 +111,8 @@ func (n *notifier) subscribe(ctx context.Context, channel string) (*sub, error) 
 		pc = &psConn{addr: addr, ps: open(), chans: make(map[string]*chanState)}
 		n.conns[addr] = pc
 	}
-	s := pc.add(n, channel)
-	if err := pc.send(ctx, n, channel, true); err != nil {
+	s, err := pc.add(ctx, n, channel)
+	if err != nil {
 		n.kill(pc)
 		n.mu.Unlock()
 		return nil, err
@@ -154,8 +165,10 @@ func (n *notifier) route(ctx context.Context, channel string) (string, func() *r
 	return node.Options().Addr, func() *redis.PubSub { return node.SSubscribe(context.Background()) }, nil
 }
 
-// add registers a new sub for channel. n.mu must be held.
-func (pc *psConn) add(n *notifier, channel string) *sub {
+// add registers a new sub for channel, subscribing the channel unless it
+// is subscribed already (the sub then shares the latest SUBSCRIBE's
+// confirmation). n.mu must be held.
+func (pc *psConn) add(ctx context.Context, n *notifier, channel string) (*sub, error) {
 	cs := pc.chans[channel]
 	if cs == nil {
 		cs = &chanState{}
@@ -166,35 +179,40 @@ func (pc *psConn) add(n *notifier, channel string) *sub {
 		pc.idle = nil
 	}
 	s := &sub{n: n, pc: pc, channel: channel, signal: make(chan struct{}, 1)}
+	if len(cs.subs) == 0 && cs.on {
+		pc.nidle--
+	}
 	cs.subs = append(cs.subs, s)
 	pc.nsubs++
-	return s
+	if !cs.on {
+		cs.on, cs.ready = true, make(chan struct{})
+		cs.expect = append(cs.expect, cs.ready)
+		s.ready = cs.ready
+		if n.c.sharded {
+			return s, pc.ps.SSubscribe(ctx, channel)
+		}
+		return s, pc.ps.Subscribe(ctx, channel)
+	}
+	s.ready = cs.ready
+	return s, nil
 }
 
-// send sends SUBSCRIBE (on) or UNSUBSCRIBE for channel when the channel's
-// first sub arrives or its last leaves, and queues the confirmation. A
-// sub that arrives while the channel is subscribed shares the latest
-// SUBSCRIBE's ready channel. n.mu must be held.
-func (pc *psConn) send(ctx context.Context, n *notifier, channel string, on bool) error {
-	cs := pc.chans[channel]
-	if on {
-		if len(cs.subs) > 1 {
-			cs.subs[len(cs.subs)-1].ready = cs.ready
-			return nil
+// unsubscribeIdle unsubscribes, in one command, every channel that has no
+// sub. n.mu must be held.
+func (pc *psConn) unsubscribeIdle(ctx context.Context, n *notifier) error {
+	var idle []string
+	for ch, cs := range pc.chans {
+		if cs.on && len(cs.subs) == 0 {
+			cs.on = false
+			cs.expect = append(cs.expect, nil)
+			idle = append(idle, ch)
 		}
-		cs.ready = make(chan struct{})
-		cs.subs[0].ready = cs.ready
-		cs.expect = append(cs.expect, cs.ready)
-		if n.c.sharded {
-			return pc.ps.SSubscribe(ctx, channel)
-		}
-		return pc.ps.Subscribe(ctx, channel)
 	}
-	cs.expect = append(cs.expect, nil)
+	pc.nidle = 0
 	if n.c.sharded {
-		return pc.ps.SUnsubscribe(ctx, channel)
+		return pc.ps.SUnsubscribe(ctx, idle...)
 	}
-	return pc.ps.Unsubscribe(ctx, channel)
+	return pc.ps.Unsubscribe(ctx, idle...)
 }
 
 // receive reads pc until it ends, and hands frames and confirmations out.
@@ -223,6 +241,13 @@ func (n *notifier) receive(pc *psConn) {
 			if !pc.confirm(m) {
 				n.kill(pc)
 			}
+		case *redis.Pong:
+			if len(pc.pongs) == 0 {
+				n.kill(pc)
+				break
+			}
+			close(pc.pongs[0])
+			pc.pongs = pc.pongs[1:]
 		}
 		n.mu.Unlock()
 	}
@@ -246,14 +271,45 @@ func (pc *psConn) confirm(m *redis.Subscription) bool {
 	if ready != nil {
 		close(ready)
 	}
-	if len(cs.subs) == 0 && len(cs.expect) == 0 {
+	if !cs.on && len(cs.subs) == 0 && len(cs.expect) == 0 {
 		delete(pc.chans, m.Channel)
 	}
 	return true
 }
 
-// close ends s: the channel is unsubscribed when s was its last sub, and
-// the connection closed once idle.
+// sync waits until every frame that the server published to s's
+// connection before now has reached s: it sends PING on the connection and
+// waits for the answer, which the server sends after them. A follower that
+// finds the lease free uses it to tell a flight that just finished (its
+// outcome is then in s) from one that went away. It reports false when the
+// connection failed or the op timeout passed first.
+func (s *sub) sync(ctx context.Context) bool {
+	n, pc := s.n, s.pc
+	ctx, cancel := context.WithTimeout(ctx, n.c.cfg.opTimeout)
+	defer cancel()
+	n.mu.Lock()
+	if pc.dead {
+		n.mu.Unlock()
+		return false
+	}
+	pong := make(chan struct{})
+	pc.pongs = append(pc.pongs, pong)
+	if err := pc.ps.Ping(ctx); err != nil {
+		n.kill(pc)
+		n.mu.Unlock()
+		return false
+	}
+	n.mu.Unlock()
+	select {
+	case <-pong:
+		return !s.isLost()
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// close ends s. The channel stays subscribed, idle, when s was its last
+// sub, and the connection is closed once unused for idleClose.
 func (s *sub) close() {
 	n, pc := s.n, s.pc
 	n.mu.Lock()
@@ -270,12 +326,14 @@ func (s *sub) close() {
 		return
 	}
 	if len(cs.subs) == 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), n.c.cfg.opTimeout)
-		err := pc.send(ctx, n, s.channel, false)
-		cancel()
-		if err != nil {
-			n.kill(pc)
-			return
+		if pc.nidle++; pc.nidle > maxIdleChannels {
+			ctx, cancel := context.WithTimeout(context.Background(), n.c.cfg.opTimeout)
+			err := pc.unsubscribeIdle(ctx, n)
+			cancel()
+			if err != nil {
+				n.kill(pc)
+				return
+			}
 		}
 	}
 	if pc.nsubs == 0 {
@@ -302,6 +360,10 @@ func (n *notifier) kill(pc *psConn) {
 	if pc.idle != nil {
 		pc.idle.Stop()
 	}
+	for _, p := range pc.pongs {
+		close(p)
+	}
+	pc.pongs = nil
 	for _, cs := range pc.chans {
 		for _, s := range cs.subs {
 			s.markLost()
