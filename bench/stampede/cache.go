@@ -43,11 +43,12 @@ func (c *cache) set(v Value, delta time.Duration) {
 	c.cur.Store(&entry{val: v, expiry: time.Now().Add(c.ttl), delta: delta})
 }
 
-// proc is one simulated application process: its own cache and its own
-// protection scheme, in front of the shared backend.
+// proc is one simulated application process: its own cache (or, for the
+// schemes that coordinate through Redis, the entry all processes share
+// there) and its own protection scheme, in front of the shared backend.
 type proc struct {
 	id     int
-	cache  cache
+	cache  *cache
 	lookup func() (*entry, bool) // reads the cache, taking cfg.CacheLatency
 	b      *backend
 	get    getter
@@ -58,9 +59,20 @@ type proc struct {
 	dup atomic.Int64
 }
 
-func newProc(id int, b *backend, cfg config, firstExpiry time.Time) *proc {
-	p := &proc{id: id, b: b}
-	p.cache.ttl = cfg.TTL
+// newCache returns a cache that holds the backend's first value until
+// firstExpiry.
+func newCache(b *backend, cfg config, firstExpiry time.Time) *cache {
+	c := &cache{ttl: cfg.TTL}
+	c.cur.Store(&entry{
+		val:    Value{Fetched: b.start},
+		expiry: firstExpiry,
+		delta:  cfg.Latency,
+	})
+	return c
+}
+
+func newProc(id int, b *backend, cfg config, c *cache) *proc {
+	p := &proc{id: id, b: b, cache: c}
 	p.lookup = func() (*entry, bool) { return p.cache.get(time.Now()) }
 	if d := cfg.CacheLatency; d > 0 {
 		// The entry is read at the cache server; the answer takes d to come
@@ -72,11 +84,6 @@ func newProc(id int, b *backend, cfg config, firstExpiry time.Time) *proc {
 			return e, fresh
 		}
 	}
-	p.cache.cur.Store(&entry{
-		val:    Value{Fetched: b.start},
-		expiry: firstExpiry,
-		delta:  cfg.Latency,
-	})
 	return p
 }
 

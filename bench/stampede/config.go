@@ -33,6 +33,7 @@ type config struct {
 	Grace       time.Duration // retention window of the grace schemes
 	Beta        float64       // XFetch eagerness
 	CallTimeout time.Duration // flight.WithCallTimeout of the flight schemes; 0: none
+	Redis       string        // the Redis of the fleet schemes; "": an embedded one
 
 	Schemes []string
 	Rounds  int           // runs of every scheme, interleaved, with seeds Seed, Seed+1, ...
@@ -98,6 +99,7 @@ func parseFlags(args []string, fs *flag.FlagSet) (config, options, error) {
 	fs.DurationVar(&c.Grace, "grace", c.Grace, "retention window of the grace schemes (forget.Split(grace, 0))")
 	fs.Float64Var(&c.Beta, "beta", c.Beta, "XFetch beta: >1 refreshes earlier, <1 later")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", c.CallTimeout, "flight.WithCallTimeout for the flight schemes (0: none)")
+	fs.StringVar(&c.Redis, "redis", c.Redis, "address of the Redis that the fleet and redis-lock-poll schemes share (default: an embedded one)")
 	schemes := fs.String("schemes", strings.Join(c.Schemes, ","), "comma-separated schemes to run: "+strings.Join(schemeNames(), ", "))
 	fs.IntVar(&c.Rounds, "rounds", c.Rounds, "runs of each scheme, interleaved, seeded -seed, -seed+1, ...; the table shows their median and range")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed of the first round")

@@ -18,6 +18,10 @@
 //	flight-xfetch        flight plus XFetch probabilistic early refresh (Vattani et al., 2015)
 //	flight-grace-xfetch  flight-grace plus XFetch
 //	stale-refresh        serve the expired value, refresh in the background (one per process)
+//	fleet                fleet.Group on a shared Redis: one query per expiry for all processes,
+//	                     followers woken by pub/sub
+//	redis-lock-poll      the hand-written pattern on a shared Redis: SET NX lock, the holder
+//	                     queries, the others poll the entry every 50ms
 //
 // The schemes call the real libraries; only the backend and the clients are
 // simulated, in real time. Each scheme runs -rounds times (interleaved, a
@@ -28,7 +32,9 @@
 // whole report, which the plot command in ./plot (a module of its own)
 // draws, and -from prints the table of a saved report again. With -procs N
 // the clients are spread over N simulated processes, each with its own
-// cache and group, that share one backend.
+// cache and group, that share one backend; under fleet and redis-lock-poll
+// they share one cache entry instead, kept in one Redis (an embedded one,
+// or -redis ADDR), and each has its own Redis client.
 //
 // Usage:
 //

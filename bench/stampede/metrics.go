@@ -79,8 +79,12 @@ func (r *sim) summarize(name string, elapsed time.Duration) Result {
 		Stalls:       r.b.stalls.Load(),
 	}
 	res.CallsPerTTL = float64(res.BackendCalls) * float64(r.cfg.TTL) / float64(r.cfg.Duration)
+	counted := map[*cache]bool{} // a shared entry expires once for all
 	for _, p := range r.procs {
-		res.Expiries += p.cache.expiries.Load()
+		if !counted[p.cache] {
+			counted[p.cache] = true
+			res.Expiries += p.cache.expiries.Load()
+		}
 		res.WhileFresh += p.dup.Load()
 		if f, ok := p.get.(interface{ hits() uint64 }); ok {
 			res.RetainedHits += f.hits()

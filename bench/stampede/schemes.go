@@ -23,36 +23,40 @@ type getter interface {
 	get(ctx context.Context, rng *rand.Rand) (Value, error)
 }
 
-// scheme builds the getter of one process.
+// scheme builds the getter of one process. The processes of a shared
+// scheme read one cache entry (kept in Redis) instead of one each.
 type scheme struct {
-	name  string
-	build func(p *proc, cfg config) getter
+	name   string
+	build  func(p *proc, cfg config) getter
+	shared bool
 }
 
 // schemes lists every scheme in the order the table shows them. To add one,
 // append it here with a getter that loads through p.fetch, and describe it
 // in doc.go and docs/stampede.md.
 var schemes = []scheme{
-	{"none", func(p *proc, _ config) getter { return none{p} }},
-	{"lock-reject", func(p *proc, _ config) getter { return &lockReject{p: p} }},
-	{"xsync", func(p *proc, _ config) getter { return &xsync{p: p} }},
-	{"xsync-nocancel", func(p *proc, _ config) getter { return &xsync{p: p, noCancel: true} }},
+	{"none", func(p *proc, _ config) getter { return none{p} }, false},
+	{"lock-reject", func(p *proc, _ config) getter { return &lockReject{p: p} }, false},
+	{"xsync", func(p *proc, _ config) getter { return &xsync{p: p} }, false},
+	{"xsync-nocancel", func(p *proc, _ config) getter { return &xsync{p: p, noCancel: true} }, false},
 	{"flight", func(p *proc, cfg config) getter {
 		return &flightGet{p: p, g: newGroup(cfg)}
-	}},
+	}, false},
 	{"flight-grace", func(p *proc, cfg config) getter {
 		return &flightGet{p: p, g: newGroup(cfg, flight.WithForget(forget.Split(cfg.Grace, 0)))}
-	}},
+	}, false},
 	{"flight-xfetch", func(p *proc, cfg config) getter {
 		return &xfetch{flightGet: flightGet{p: p, g: newGroup(cfg)}, beta: cfg.Beta}
-	}},
+	}, false},
 	{"flight-grace-xfetch", func(p *proc, cfg config) getter {
 		g := newGroup(cfg, flight.WithForget(forget.Split(cfg.Grace, 0)))
 		return &xfetch{flightGet: flightGet{p: p, g: g}, beta: cfg.Beta}
-	}},
+	}, false},
 	{"stale-refresh", func(p *proc, _ config) getter {
 		return &staleRefresh{flightGet{p: p, g: flight.New[string, Value]()}}
-	}},
+	}, false},
+	{"fleet", newFleetGet, true},
+	{"redis-lock-poll", newLockPoll, true},
 }
 
 // newGroup builds the group of a flight scheme, with the call timeout of

@@ -19,6 +19,8 @@ const progressEvery = 250 * time.Millisecond
 // every round of one. Round r uses the seed cfg.Seed+r. When progress is
 // not nil it receives a progress line while each runs.
 func simulate(cfg config, progress io.Writer) []schemeRuns {
+	stop := startRedis(&cfg) // for the schemes that need one
+	defer stop()
 	out := make([]schemeRuns, len(cfg.Schemes))
 	latencies := make([][]time.Duration, len(cfg.Schemes))
 	total := cfg.Rounds * len(cfg.Schemes)
@@ -73,6 +75,11 @@ func runScheme(cfg config, s scheme, label string, progress io.Writer) Result {
 	r.watch(done, label, progress)
 	elapsed := time.Since(r.start)
 	r.drain()
+	for _, p := range r.procs {
+		if c, ok := p.get.(interface{ close() }); ok {
+			c.close()
+		}
+	}
 	return r.summarize(s.name, elapsed)
 }
 
@@ -84,9 +91,17 @@ func newRun(cfg config, s scheme) *sim {
 	r.b = newBackend(cfg, r.start)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	r.procs = make([]*proc, cfg.Procs)
+	var shared *cache // the one entry in Redis, for the schemes that share it
 	for i := range r.procs {
 		first := r.start.Add(time.Duration((0.5 + 0.5*rng.Float64()) * float64(cfg.TTL)))
-		p := newProc(i, r.b, cfg, first)
+		c := newCache(r.b, cfg, first)
+		if s.shared {
+			if shared == nil {
+				shared = c
+			}
+			c = shared
+		}
+		p := newProc(i, r.b, cfg, c)
 		p.get = s.build(p, cfg)
 		r.procs[i] = p
 	}

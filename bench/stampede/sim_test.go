@@ -179,7 +179,8 @@ func TestStaleRefreshDoesNotWait(t *testing.T) {
 	cfg.Latency, cfg.CacheLatency = time.Hour, 0
 	cfg.TTL = 50 * time.Millisecond // bounds the refresh, so it ends within the test
 	start := time.Now()
-	p := newProc(0, newBackend(cfg, start), cfg, start) // expired from the start
+	b := newBackend(cfg, start)
+	p := newProc(0, b, cfg, newCache(b, cfg, start)) // expired from the start
 	s := schemeByName("stale-refresh").build(p, cfg).(*staleRefresh)
 	got := make(chan error, 1)
 	go func() {
