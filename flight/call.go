@@ -27,7 +27,8 @@ type call[V any] struct {
 
 	// Guarded by the group's mutex.
 	waiters int32     // attached waiters; 0 means abandoned or lingering
-	flags   uint32    // fXxx
+	flags   uint16    // fXxx; never written once fFinished is set
+	mapped  bool      // the call is the group's entry for its key
 	x       *extra[V] // made on demand; set at creation for DoChan and DoCtx
 }
 

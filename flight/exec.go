@@ -70,7 +70,7 @@ func (g *Group[K, V]) finish(c *call[V], key K, own *callctx.Ctx, inline bool, o
 		return
 	}
 	c.val, c.err = o.val, o.err
-	fl := uint32(fFinished)
+	fl := uint16(fFinished)
 	if o.panic != nil {
 		c.err, fl = o.panic, fl|fPanic
 	}
@@ -102,11 +102,12 @@ func (g *Group[K, V]) finish(c *call[V], key K, own *callctx.Ctx, inline bool, o
 			w.answered = true
 		}
 	}
-	if g.m[key] == c {
+	if c.mapped {
 		if keep > 0 && c.waiters > 0 && c.flags&fCancelled == 0 {
 			c.rare().timer = time.AfterFunc(keep, func() { g.expire(key, c) })
 		} else {
 			delete(g.m, key)
+			c.mapped = false
 		}
 	}
 	waiters := c.waiters
@@ -116,11 +117,13 @@ func (g *Group[K, V]) finish(c *call[V], key K, own *callctx.Ctx, inline bool, o
 	// is not read here.
 
 	g.st.finished.Add(1)
+	if other != nil {
+		// Before the waiters are woken, so that none of them sees the
+		// slower execution still running.
+		other.Cancel(callctx.Cause, ErrHedgeLost)
+	}
 	if own != nil {
 		own.Cancel(callctx.Finished, nil)
-	}
-	if other != nil {
-		other.Cancel(callctx.Cause, ErrHedgeLost)
 	}
 	chans := ch != nil || a != nil && (len(a.chans) > 0 || len(a.ctxChans) > 0)
 
@@ -203,8 +206,9 @@ func (g *Group[K, V]) window(o *outcome[V]) time.Duration {
 // expire ends c's retention window.
 func (g *Group[K, V]) expire(key K, c *call[V]) {
 	g.mu.Lock()
-	if g.m[key] == c {
+	if c.mapped {
 		delete(g.m, key)
+		c.mapped = false
 	}
 	g.mu.Unlock()
 }

@@ -349,6 +349,7 @@ func (g *Group[K, V]) Cancel(key K, cause error) bool {
 		return false
 	}
 	delete(g.m, key)
+	c.mapped = false
 	var f firing
 	running := !c.finished() && c.flags&fCtx != 0
 	if !c.finished() {
@@ -378,6 +379,7 @@ func (g *Group[K, V]) Cancel(key K, cause error) bool {
 // it). g.mu must be held.
 func (g *Group[K, V]) evict(key K, c *call[V]) (f firing) {
 	delete(g.m, key)
+	c.mapped = false
 	if c.finished() {
 		if c.x != nil && c.x.aux != nil && c.x.aux.timer != nil {
 			c.x.aux.timer.Stop()
@@ -401,6 +403,7 @@ func (g *Group[K, V]) insert(key K, c *call[V], alone bool) {
 		g.m = make(map[K]*call[V])
 	}
 	g.m[key] = c
+	c.mapped = true
 }
 
 // attach adds a waiter to c, a running call, reviving it if it lingers.

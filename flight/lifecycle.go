@@ -49,7 +49,7 @@ func (g *Group[K, V]) leave(key K, c *call[V]) firing {
 	if c.waiters > 0 {
 		return firing{}
 	}
-	if g.cfg.linger > 0 && g.m[key] == c {
+	if g.cfg.linger > 0 && c.mapped {
 		g.linger(key, c)
 		return firing{}
 	}
@@ -82,8 +82,9 @@ func (g *Group[K, V]) linger(key K, c *call[V]) {
 // others have one that never leaves. g.mu must be held; the returned firing
 // must be fired after unlocking it.
 func (g *Group[K, V]) abandon(key K, c *call[V]) firing {
-	if g.m[key] == c {
+	if c.mapped {
 		delete(g.m, key)
+		c.mapped = false
 	}
 	c.flags |= fAbandoned
 	g.st.abandoned.Add(1)

@@ -136,6 +136,11 @@ func (c *Ctx) Live() bool {
 func (c *Ctx) Mark(kind Kind, cause error) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.mark(kind, cause)
+}
+
+// mark is Mark with c.mu held.
+func (c *Ctx) mark(kind Kind, cause error) bool {
 	st := c.state.Load()
 	if st&kindMask != uint32(Live) {
 		return false
@@ -155,6 +160,11 @@ func (c *Ctx) Mark(kind Kind, cause error) bool {
 // goroutine. Fire does nothing on an unmarked or already fired Ctx.
 func (c *Ctx) Fire() {
 	c.mu.Lock()
+	c.fire()
+}
+
+// fire is Fire with c.mu held; it unlocks c.mu.
+func (c *Ctx) fire() {
 	st := c.state.Load()
 	if st&kindMask == uint32(Live) || st&fired != 0 {
 		c.mu.Unlock()
@@ -186,8 +196,9 @@ func (c *Ctx) Cancel(kind Kind, cause error) bool {
 	if kind == Cause && cause == nil {
 		kind = Canceled
 	}
-	first := c.Mark(kind, cause)
-	c.Fire()
+	c.mu.Lock()
+	first := c.mark(kind, cause)
+	c.fire()
 	return first
 }
 
