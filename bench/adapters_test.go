@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"sync"
 
 	"github.com/flightkit/flightkit/flight"
 	xsync "golang.org/x/sync/singleflight"
@@ -129,6 +130,73 @@ func (t *tailscaleGroup) doCtx(ctx context.Context, key string) (int, error) {
 func (t *tailscaleGroup) doChan(key string) (int, error) {
 	r := <-t.g.DoChan(key, t.fn)
 	return r.Val, r.Err
+}
+
+// minGroup is the floor of a single call, no implementation at all: what any
+// singleflight must pay at least. Its do is a mutex, a map insert and delete
+// and one allocation around a direct call; its doCtx adds the goroutine and
+// channel handoff that a caller who can leave needs, and a select on ctx; its
+// doChan is a goroutine and a buffered channel. It suppresses nothing, so it
+// only stands in the single-caller benchmarks (Do, DoCtx, DoChan), as
+// impl=floor.
+type minGroup struct {
+	mu sync.Mutex
+	m  map[string]*minCall
+	w  work
+}
+
+type minCall struct {
+	v    int
+	err  error
+	done chan struct{}
+}
+
+func newMin(w work) group { return &minGroup{m: make(map[string]*minCall), w: w} }
+
+func (f *minGroup) start(key string, done chan struct{}) *minCall {
+	c := &minCall{done: done}
+	f.mu.Lock()
+	f.m[key] = c
+	f.mu.Unlock()
+	return c
+}
+
+func (f *minGroup) end(key string) {
+	f.mu.Lock()
+	delete(f.m, key)
+	f.mu.Unlock()
+}
+
+func (f *minGroup) do(key string) (int, error) {
+	c := f.start(key, nil)
+	c.v, c.err = f.w(context.Background())
+	f.end(key)
+	return c.v, c.err
+}
+
+func (f *minGroup) doCtx(ctx context.Context, key string) (int, error) {
+	c := f.start(key, make(chan struct{}))
+	go func() {
+		c.v, c.err = f.w(ctx)
+		f.end(key)
+		close(c.done)
+	}()
+	select {
+	case <-c.done:
+		return c.v, c.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (f *minGroup) doChan(key string) (int, error) {
+	ch := make(chan minCall, 1)
+	go func() {
+		v, err := f.w(context.Background())
+		ch <- minCall{v: v, err: err}
+	}()
+	r := <-ch
+	return r.v, r.err
 }
 
 // floorGroup is no implementation at all: every caller runs the function

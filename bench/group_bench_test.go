@@ -21,7 +21,7 @@ var crowdSizes = []int{8, 64, 1024}
 // BenchmarkDo is one caller at a time, each call for a key nobody else
 // wants: the cost of starting and finishing a call.
 func BenchmarkDo(b *testing.B) {
-	runImpls(b, impls, "keys=distinct", func(b *testing.B, mk func(work) group) {
+	runImpls(b, soloImpls, "keys=distinct", func(b *testing.B, mk func(work) group) {
 		g := mk(pure)
 		i := 0
 		for b.Loop() {
@@ -35,7 +35,7 @@ func BenchmarkDo(b *testing.B) {
 // of its own (distinct: every call a miss) or all on one key (one: callers
 // join whatever call is running, or start the next).
 func BenchmarkDoParallel(b *testing.B) {
-	runImpls(b, impls, "keys=distinct", func(b *testing.B, mk func(work) group) {
+	runImpls(b, soloImpls, "keys=distinct", func(b *testing.B, mk func(work) group) {
 		g := mk(pure)
 		var id atomic.Int32
 		b.RunParallel(func(pb *testing.PB) {
@@ -215,4 +215,53 @@ func BenchmarkDoChan(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkFnCtx measures what a function does with the context an
+// implementation hands it: op=child derives a cancellable child and cancels
+// it, op=afterfunc registers a context.AfterFunc and stops it, op=done reads
+// Done and op=value looks up a value of the caller's. The context belongs to
+// a call that stays running for the whole benchmark (x/sync hands fn no
+// context, so it is not measured).
+func BenchmarkFnCtx(b *testing.B) {
+	type key struct{}
+	ops := []struct {
+		name string
+		op   func(ctx context.Context)
+	}{
+		{"op=child", func(ctx context.Context) {
+			_, cancel := context.WithCancel(ctx)
+			cancel()
+		}},
+		{"op=afterfunc", func(ctx context.Context) {
+			stop := context.AfterFunc(ctx, func() {})
+			stop()
+		}},
+		{"op=done", func(ctx context.Context) { _ = ctx.Done() }},
+		{"op=value", func(ctx context.Context) { _ = ctx.Value(key{}) }},
+	}
+	peers := []impl{impls[0], impls[2], impls[3]} // flight, resenje, tailscale
+	for _, o := range ops {
+		runImpls(b, peers, o.name, func(b *testing.B, mk func(work) group) {
+			got, release := make(chan context.Context, 1), make(chan struct{})
+			g := mk(func(ctx context.Context) (int, error) {
+				got <- ctx
+				<-release
+				return value, nil
+			})
+			ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, 1))
+			defer cancel()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_, _ = g.doCtx(ctx, "k")
+			}()
+			fnCtx := <-got
+			for b.Loop() {
+				o.op(fnCtx)
+			}
+			close(release)
+			<-done
+		})
+	}
 }

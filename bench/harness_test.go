@@ -47,9 +47,13 @@ var impls = []impl{
 	{"tailscale", newTailscale},
 }
 
-// ctxImpls adds x/sync's Do, which ignores ctx, to the context benchmarks:
-// the cost floor of a call.
-var ctxImpls = append(impls[:len(impls):len(impls)], impl{"xsync-do", newXSyncDo})
+// soloImpls adds the floor of a single call (minGroup) to the benchmarks
+// with one caller per call.
+var soloImpls = append(impls[:len(impls):len(impls)], impl{"floor", newMin})
+
+// ctxImpls adds to soloImpls x/sync's Do, which ignores ctx: the cost of a
+// call that cannot detach.
+var ctxImpls = append(soloImpls[:len(soloImpls):len(soloImpls)], impl{"xsync-do", newXSyncDo})
 
 // crowdImpls adds the harness's own cost to the crowd benchmarks: floor
 // calls the function directly, with no duplicate suppression, so only the
@@ -60,7 +64,7 @@ var crowdImpls = append(impls[:len(impls):len(impls)], impl{"floor", newFloor})
 // chanImpls are the implementations with DoChan.
 var chanImpls = func() []impl {
 	var out []impl
-	for _, im := range impls {
+	for _, im := range soloImpls {
 		if _, ok := im.make(pure).(chanGroup); ok {
 			out = append(out, im)
 		}

@@ -73,6 +73,8 @@ func (g *Group[K, V]) DoChanCtx(ctx context.Context, key K, fn func(context.Cont
 	if b != nil {
 		g.st.started.Add(1)
 		go b.run()
+	} else {
+		g.st.joins.Add(1)
 	}
 	if w != nil {
 		g.watch(ctx, key, c, w)

@@ -84,6 +84,7 @@ func (g *Group[K, V]) joinDo(c *call[V], do bool) (V, error, bool) {
 		c.wg.Add(1)
 	}
 	g.mu.Unlock()
+	g.st.joins.Add(1)
 	c.wg.Wait()
 	return c.outcome(do)
 }
@@ -127,6 +128,7 @@ func (g *Group[K, V]) joinChan(c *call[V], ch chan<- Result[V]) {
 	g.attach(c)
 	g.addChan(c, ch)
 	g.mu.Unlock()
+	g.st.joins.Add(1)
 }
 
 // addChan registers the channel waiter ch with c. g.mu must be held.
@@ -191,6 +193,7 @@ func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context)
 		g.attach(c)
 		wake, viaCtx := g.waitChan(c)
 		g.mu.Unlock()
+		g.st.joins.Add(1)
 		return g.wait(ctx, key, c, wake, viaCtx)
 	}
 	if done == nil && g.cfg.timeout == 0 && g.cfg.hedge == 0 {
@@ -407,7 +410,8 @@ func (g *Group[K, V]) insert(key K, c *call[V], alone bool) {
 }
 
 // attach adds a waiter to c, a running call, reviving it if it lingers.
-// g.mu must be held.
+// g.mu must be held. The caller counts the join in Stats once it has
+// unlocked, to keep the critical section short.
 func (g *Group[K, V]) attach(c *call[V]) {
 	if c.waiters == 0 {
 		// A lingering call, which the newcomer revives. Should the stopped
@@ -419,5 +423,4 @@ func (g *Group[K, V]) attach(c *call[V]) {
 		}
 	}
 	c.waiters++
-	g.st.joins.Add(1)
 }

@@ -69,10 +69,38 @@ type slow struct {
 	timer    *time.Timer // cancels at the deadline; stopped at Fire
 	cause    error       // the cause of a Cause kind
 	causeCtx any         // a cancelled *context.cancelCtx with cause, for context.Cause
-	funcs    map[*afterFunc]struct{}
+	funcs    *afterFunc  // registered by AfterFunc, a doubly linked list
 }
 
-type afterFunc struct{ f func() }
+// afterFunc is a function registered with AfterFunc. A list rather than a
+// map: registering and stopping (every child context does both) cost a few
+// pointer writes, with no hashing.
+type afterFunc struct {
+	f          func()
+	c          *Ctx
+	prev, next *afterFunc
+}
+
+// stop unregisters a, reporting whether it did so before a ran.
+func (a *afterFunc) stop() bool {
+	c := a.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state.Load()&fired != 0 || a.f == nil {
+		return false
+	}
+	a.f = nil
+	if a.prev != nil {
+		a.prev.next = a.next
+	} else {
+		c.slow.funcs = a.next
+	}
+	if a.next != nil {
+		a.next.prev = a.prev
+	}
+	a.prev, a.next = nil, nil
+	return true
+}
 
 // Init prepares c with parent's values and, when timeout is positive, a
 // deadline timeout from now. With done, the Done channel is made at once (c is
@@ -136,14 +164,20 @@ func (c *Ctx) Live() bool {
 func (c *Ctx) Mark(kind Kind, cause error) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.mark(kind, cause)
+	st, first := c.mark(kind, cause)
+	if first {
+		c.state.Store(st)
+	}
+	return first
 }
 
-// mark is Mark with c.mu held.
-func (c *Ctx) mark(kind Kind, cause error) bool {
+// mark returns the state c has once marked with kind and cause, and whether
+// this is the first mark; it stores the cause, but not the state. c.mu must
+// be held.
+func (c *Ctx) mark(kind Kind, cause error) (uint32, bool) {
 	st := c.state.Load()
 	if st&kindMask != uint32(Live) {
-		return false
+		return st, false
 	}
 	if st&hasDeadline != 0 && !time.Now().Before(c.slow.deadline) {
 		kind, cause = Deadline, nil
@@ -151,8 +185,7 @@ func (c *Ctx) mark(kind Kind, cause error) bool {
 	if kind == Cause {
 		c.ensureSlow().cause = cause
 	}
-	c.state.Store(st | uint32(kind))
-	return true
+	return st | uint32(kind), true
 }
 
 // Fire makes a marked cancellation visible: Err reports it, Done is closed
@@ -160,19 +193,36 @@ func (c *Ctx) mark(kind Kind, cause error) bool {
 // goroutine. Fire does nothing on an unmarked or already fired Ctx.
 func (c *Ctx) Fire() {
 	c.mu.Lock()
-	c.fire()
-}
-
-// fire is Fire with c.mu held; it unlocks c.mu.
-func (c *Ctx) fire() {
 	st := c.state.Load()
 	if st&kindMask == uint32(Live) || st&fired != 0 {
 		c.mu.Unlock()
 		return
 	}
+	c.fire(st)
+}
+
+// Cancel marks and fires c, and reports whether it was the first
+// cancellation. A nil cause with the Cause kind means Canceled.
+func (c *Ctx) Cancel(kind Kind, cause error) bool {
+	if kind == Cause && cause == nil {
+		kind = Canceled
+	}
+	c.mu.Lock()
+	st, first := c.mark(kind, cause)
+	if st&fired != 0 {
+		c.mu.Unlock()
+		return first
+	}
+	c.fire(st)
+	return first
+}
+
+// fire stores st, a marked state, as fired, unlocks c.mu, and does what the
+// cancellation implies. c.mu must be held.
+func (c *Ctx) fire(st uint32) {
 	c.state.Store(st | fired)
 	done := c.done
-	var funcs map[*afterFunc]struct{}
+	var funcs *afterFunc
 	var timer *time.Timer
 	if s := c.slow; s != nil {
 		funcs, s.funcs = s.funcs, nil
@@ -185,21 +235,9 @@ func (c *Ctx) fire() {
 	if done != nil {
 		close(done)
 	}
-	for f := range funcs {
-		f.f()
+	for a := funcs; a != nil; a = a.next {
+		a.f()
 	}
-}
-
-// Cancel marks and fires c, and reports whether it was the first
-// cancellation. A nil cause with the Cause kind means Canceled.
-func (c *Ctx) Cancel(kind Kind, cause error) bool {
-	if kind == Cause && cause == nil {
-		kind = Canceled
-	}
-	c.mu.Lock()
-	first := c.mark(kind, cause)
-	c.fire()
-	return first
 }
 
 func (c *Ctx) ensureSlow() *slow {
@@ -322,21 +360,13 @@ func (c *Ctx) AfterFunc(f func()) (stop func() bool) {
 		return func() bool { return false }
 	}
 	s := c.ensureSlow()
-	if s.funcs == nil {
-		s.funcs = make(map[*afterFunc]struct{})
+	a := &afterFunc{f: f, c: c, next: s.funcs}
+	if s.funcs != nil {
+		s.funcs.prev = a
 	}
-	a := &afterFunc{f}
-	s.funcs[a] = struct{}{}
+	s.funcs = a
 	c.mu.Unlock()
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if _, ok := c.slow.funcs[a]; !ok {
-			return false
-		}
-		delete(c.slow.funcs, a)
-		return true
-	}
+	return a.stop
 }
 
 // String describes c for debugging.
