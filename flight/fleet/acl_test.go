@@ -39,15 +39,12 @@ func TestACL(t *testing.T) {
 	leader, follower := groupOn[string](t, user()), groupOn[string](t, user())
 	waiting := events(follower, "waiting")
 	_, release, leaderDone := blocked(t, ctx, leader, "k", "v")
-	got := make(chan string, 1)
-	go func() {
-		v, err, _ := follower.Do(ctx, "k", func(context.Context) (string, error) { return "follower", nil })
-		assert.NoError(t, err)
-		got <- v
-	}()
+	got := goDo(ctx, follower, "k", returning("follower"))
 	recv(t, ctx, waiting, "the follower")
 	close(release)
-	assert.Equal(t, "v", recv(t, ctx, got, "the follower"))
+	o := recv(t, ctx, got, "the follower")
+	require.NoError(t, o.err)
+	assert.Equal(t, "v", o.v)
 	<-leaderDone
 	assert.Equal(t, uint64(1), follower.Stats().Follows)
 

@@ -49,20 +49,18 @@ func TestOnePubSubConnectionAtMost(t *testing.T) {
 		_, release, done := blocked(t, ctx, leader, fmt.Sprint(i), i)
 		releases, leaderDone = append(releases, release), append(leaderDone, done)
 	}
-	got := make(chan int, 3)
+	var got []<-chan outcome[int]
 	for i := range 3 {
-		go func() {
-			v, err, _ := follower.Do(ctx, fmt.Sprint(i), func(context.Context) (int, error) { return -1, nil })
-			assert.NoError(t, err)
-			got <- v
-		}()
+		got = append(got, goDo(ctx, follower, fmt.Sprint(i), returning(-1)))
 		recv(t, ctx, waiting, "a follower")
 	}
 	assert.Equal(t, before+1, pubsubClients(t), "one connection for three keys")
 	for i := range 3 {
 		close(releases[i])
 		<-leaderDone[i]
-		assert.Equal(t, i, <-got)
+		o := recv(t, ctx, got[i], "a follower")
+		require.NoError(t, o.err)
+		assert.Equal(t, i, o.v)
 	}
 	clock.Advance(time.Minute) // idle
 	assert.Equal(t, before, pubsubClients(t), "closed once idle")
@@ -77,14 +75,10 @@ func TestClose(t *testing.T) {
 	follower := newGroup[int](t, fleet.WithClock(fleet.NewManualClock()))
 	waiting := events(follower, "waiting")
 	_, release, leaderDone := blocked(t, ctx, leader, "k", 1)
-	got := make(chan error, 1)
-	go func() {
-		_, err, _ := follower.Do(ctx, "k", func(context.Context) (int, error) { return -1, nil })
-		got <- err
-	}()
+	got := goDo(ctx, follower, "k", returning(-1))
 	recv(t, ctx, waiting, "the follower")
 	require.NoError(t, follower.Close())
-	require.ErrorIs(t, recv(t, ctx, got, "the follower"), fleet.ErrClosed)
+	require.ErrorIs(t, recv(t, ctx, got, "the follower").err, fleet.ErrClosed)
 	_, err, _ := follower.Do(ctx, "k", func(context.Context) (int, error) { return -1, nil })
 	require.ErrorIs(t, err, fleet.ErrClosed)
 	require.NoError(t, follower.Close())
@@ -99,15 +93,12 @@ func TestCloseWhileLeading(t *testing.T) {
 	follower := newGroup[int](t)
 	waiting := events(follower, "waiting")
 	_, release, leaderDone := blocked(t, ctx, leader, "k", 1)
-	got := make(chan int, 1)
-	go func() {
-		v, err, _ := follower.Do(ctx, "k", func(context.Context) (int, error) { return -1, nil })
-		assert.NoError(t, err)
-		got <- v
-	}()
+	got := goDo(ctx, follower, "k", returning(-1))
 	recv(t, ctx, waiting, "the follower")
 	require.NoError(t, leader.Close())
 	close(release)
 	assert.Equal(t, 1, recv(t, ctx, leaderDone, "the leader"))
-	assert.Equal(t, 1, recv(t, ctx, got, "the follower"))
+	o := recv(t, ctx, got, "the follower")
+	require.NoError(t, o.err)
+	assert.Equal(t, 1, o.v)
 }

@@ -1,7 +1,6 @@
 package fleet_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -37,19 +36,16 @@ func TestCluster(t *testing.T) {
 		follower := groupOn[string](t, cc)
 		waiting := events(follower, "waiting")
 		_, release, leaderDone := blocked(t, ctx, leader, key, "v"+key)
-		got := make(chan string, 1)
-		go func() {
-			v, err, _ := follower.Do(ctx, key, func(context.Context) (string, error) { return "follower", nil })
-			assert.NoError(t, err)
-			got <- v
-		}()
+		got := goDo(ctx, follower, key, returning("follower"))
 		recv(t, ctx, waiting, "the follower")
 		_, _, channel := fleet.Names(prefix(t), key)
 		sharded, err := cc.PubSubShardNumSub(ctx, channel).Result()
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), sharded[channel], "a sharded subscription")
 		close(release)
-		assert.Equal(t, "v"+key, recv(t, ctx, got, "the follower"), "key %q", key)
+		o := recv(t, ctx, got, "the follower")
+		require.NoError(t, o.err)
+		assert.Equal(t, "v"+key, o.v, "key %q", key)
 		assert.Equal(t, "v"+key, recv(t, ctx, leaderDone, "the leader"))
 		assert.Zero(t, leader.Stats().RedisErrors+follower.Stats().RedisErrors)
 	}

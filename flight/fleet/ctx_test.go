@@ -23,19 +23,10 @@ func TestWaiterDetaches(t *testing.T) {
 	_, release, leaderDone := blocked(t, ctx, leader, "k", "v")
 
 	// One caller of the follower's process stays, one leaves.
-	stay := make(chan string, 1)
-	go func() {
-		v, err, _ := follower.Do(ctx, "k", func(context.Context) (string, error) { return "", nil })
-		assert.NoError(t, err)
-		stay <- v
-	}()
+	stay := goDo(ctx, follower, "k", returning(""))
 	recv(t, ctx, waiting, "the follower to wait")
 	leave, cancel := context.WithCancel(ctx)
-	left := make(chan error, 1)
-	go func() {
-		_, err, _ := follower.Do(leave, "k", func(context.Context) (string, error) { return "", nil })
-		left <- err
-	}()
+	left := goDo(leave, follower, "k", returning(""))
 	// And a caller in the leader's process leaves after its deadline.
 	short, cancelShort := context.WithTimeout(ctx, time.Millisecond)
 	defer cancelShort()
@@ -43,9 +34,11 @@ func TestWaiterDetaches(t *testing.T) {
 	assert.Equal(t, context.DeadlineExceeded, err)
 
 	cancel()
-	require.ErrorIs(t, recv(t, ctx, left, "the leaving caller"), context.Canceled)
+	require.ErrorIs(t, recv(t, ctx, left, "the leaving caller").err, context.Canceled)
 	close(release)
-	assert.Equal(t, "v", recv(t, ctx, stay, "the staying caller"))
+	o := recv(t, ctx, stay, "the staying caller")
+	require.NoError(t, o.err)
+	assert.Equal(t, "v", o.v)
 	assert.Equal(t, "v", recv(t, ctx, leaderDone, "the leader"))
 }
 
@@ -76,18 +69,15 @@ func TestAbandonReleasesLease(t *testing.T) {
 		leaderErr <- err
 	}()
 	recv(t, ctx, started, "the leader's fn")
-	got := make(chan string, 1)
-	go func() {
-		v, err, _ := follower.Do(ctx, "k", func(context.Context) (string, error) { return "taken over", nil })
-		assert.NoError(t, err)
-		got <- v
-	}()
+	got := goDo(ctx, follower, "k", returning("taken over"))
 	recv(t, ctx, waiting, "the follower to wait")
 
 	cancel()
 	require.ErrorIs(t, recv(t, ctx, leaderErr, "the leaving leader"), context.Canceled)
 	require.ErrorIs(t, recv(t, ctx, cause, "fn's cancellation"), flight.ErrAbandoned)
-	assert.Equal(t, "taken over", recv(t, ctx, got, "the follower's answer"))
+	o := recv(t, ctx, got, "the follower's answer")
+	require.NoError(t, o.err)
+	assert.Equal(t, "taken over", o.v)
 	assert.Equal(t, uint64(1), leader.Stats().Abandoned)
 	st := follower.Stats()
 	assert.Equal(t, uint64(1), st.Takeovers)
@@ -128,14 +118,11 @@ func TestCallTimeout(t *testing.T) {
 		leaderErr <- err
 	}()
 	recv(t, ctx, started, "the leader's fn")
-	got := make(chan string, 1)
-	go func() {
-		v, err, _ := follower.Do(ctx, "k", func(context.Context) (string, error) { return "fresh", nil })
-		assert.NoError(t, err)
-		got <- v
-	}()
+	got := goDo(ctx, follower, "k", returning("fresh"))
 	recv(t, ctx, waiting, "the follower to wait")
 	close(proceed)
 	require.ErrorIs(t, recv(t, ctx, leaderErr, "the leader"), context.DeadlineExceeded)
-	assert.Equal(t, "fresh", recv(t, ctx, got, "the follower"))
+	o := recv(t, ctx, got, "the follower")
+	require.NoError(t, o.err)
+	assert.Equal(t, "fresh", o.v)
 }

@@ -39,7 +39,7 @@
 //	a caller's ctx ends             that caller: ctx.Err()           -
 //	every local caller left         fn's ctx cancelled (ErrAbandoned), lease released: take over at once
 //	leader crashes or stalls        -                                take over within TTL + TTL/3
-//	stalled leader finishes late    its outcome (fenced: unpublished) the new leader's outcome
+//	stalled leader finishes late    its own outcome (Fenced)         the new leader's outcome
 //	outcome too large or unreadable v (counted)                      run fn themselves (counted)
 //	Redis down, slow or erroring    fn runs, coalesced per process (counted); or ErrUnavailable
 //	nil ctx or nil fn               panics at once: "fleet: nil fn"

@@ -27,11 +27,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	follow := func(want string) {
 		t.Helper()
 		_, release, leaderDone := blocked(t, ctx, a, "hot", "from a")
-		got := make(chan outcome[string], 1)
-		go func() {
-			v, err, _ := b.Do(ctx, "hot", func(context.Context) (string, error) { return "from b", nil })
-			got <- outcome[string]{v: v, err: err}
-		}()
+		got := goDo(ctx, b, "hot", returning("from b"))
 		recv(t, ctx, waiting, "b to wait")
 		close(release)
 		o := recv(t, ctx, got, "b")
@@ -45,11 +41,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 
 	// Kill it while b waits for a.
 	_, release, leaderDone := blocked(t, ctx, a, "hot", "from a")
-	got := make(chan outcome[string], 1)
-	go func() {
-		v, err, _ := b.Do(ctx, "hot", func(context.Context) (string, error) { return "from b", nil })
-		got <- outcome[string]{v: v, err: err}
-	}()
+	got := goDo(ctx, b, "hot", returning("from b"))
 	recv(t, ctx, waiting, "b to wait")
 	srv.kill()
 	o := recv(t, ctx, got, "b, after the kill")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/flightkit/flightkit/flight/fleet"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
@@ -312,3 +313,26 @@ func countedClient(t testing.TB) (*redis.Client, *commands) {
 }
 
 func runtimeGosched() { runtime.Gosched() }
+
+// outcome is what one Do returned.
+type outcome[V any] struct {
+	v      V
+	err    error
+	shared bool
+}
+
+// goDo runs g.Do(ctx, key, fn) on a goroutine of its own and returns the
+// channel of its outcome.
+func goDo[V any](ctx context.Context, g *fleet.Group[V], key string, fn func(context.Context) (V, error)) <-chan outcome[V] {
+	ch := make(chan outcome[V], 1)
+	go func() {
+		v, err, shared := g.Do(ctx, key, fn)
+		ch <- outcome[V]{v, err, shared}
+	}()
+	return ch
+}
+
+// returning returns an fn that returns v.
+func returning[V any](v V) func(context.Context) (V, error) {
+	return func(context.Context) (V, error) { return v, nil }
+}

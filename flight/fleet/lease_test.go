@@ -25,12 +25,7 @@ func TestLeaseRenewed(t *testing.T) {
 	})
 	waiting := events(follower, "waiting")
 	_, release, leaderDone := blocked(t, ctx, leader, "k", "v")
-	got := make(chan string, 1)
-	go func() {
-		v, err, _ := follower.Do(ctx, "k", func(context.Context) (string, error) { return "taken over", nil })
-		assert.NoError(t, err)
-		got <- v
-	}()
+	got := goDo(ctx, follower, "k", returning("taken over"))
 	recv(t, ctx, waiting, "the follower to wait")
 	// Four renewals: fn has run well past the TTL, and the follower has
 	// looked again (its safety check) at least once.
@@ -39,7 +34,9 @@ func TestLeaseRenewed(t *testing.T) {
 	}
 	recv(t, ctx, waiting, "the follower's safety check")
 	close(release)
-	assert.Equal(t, "v", recv(t, ctx, got, "the follower"))
+	o := recv(t, ctx, got, "the follower")
+	require.NoError(t, o.err)
+	assert.Equal(t, "v", o.v)
 	assert.Equal(t, "v", recv(t, ctx, leaderDone, "the leader"))
 	assert.Zero(t, follower.Stats().Takeovers)
 	assert.Zero(t, leader.Stats().Fenced)
@@ -65,16 +62,11 @@ func TestLeaseLostIsFenced(t *testing.T) {
 
 	_, releaseOld, oldDone := blocked(t, ctx, old, "k", "old")
 	newerStarted, releaseNewer := make(chan struct{}), make(chan struct{})
-	newerDone := make(chan string, 1)
-	go func() {
-		v, err, _ := newer.Do(ctx, "k", func(context.Context) (string, error) {
-			close(newerStarted)
-			<-releaseNewer
-			return "newer", nil
-		})
-		assert.NoError(t, err)
-		newerDone <- v
-	}()
+	newerDone := goDo(ctx, newer, "k", func(context.Context) (string, error) {
+		close(newerStarted)
+		<-releaseNewer
+		return "newer", nil
+	})
 	recv(t, ctx, lead, "the takeover")
 	recv(t, ctx, newerStarted, "the new leader's fn")
 	newToken, err := rdb.Get(ctx, lease).Result()
@@ -88,7 +80,9 @@ func TestLeaseLostIsFenced(t *testing.T) {
 	assert.Equal(t, newToken, still, "the new leader's lease is untouched")
 
 	close(releaseNewer)
-	assert.Equal(t, "newer", recv(t, ctx, newerDone, "the new leader"))
+	o := recv(t, ctx, newerDone, "the new leader")
+	require.NoError(t, o.err)
+	assert.Equal(t, "newer", o.v)
 	msg, err := watch.ReceiveMessage(ctx)
 	require.NoError(t, err)
 	kind, ok := fleet.FrameKind([]byte(msg.Payload))
@@ -116,21 +110,18 @@ func TestTakeoverAfterLeaseRunsOut(t *testing.T) {
 	require.NoError(t, rdb.Set(ctx, lease, "crashed", 0).Err())
 
 	var ran atomic.Bool
-	got := make(chan string, 1)
-	go func() {
-		v, err, _ := g.Do(ctx, "k", func(context.Context) (string, error) {
-			ran.Store(true)
-			return "taken over", nil
-		})
-		assert.NoError(t, err)
-		got <- v
-	}()
+	got := goDo(ctx, g, "k", func(context.Context) (string, error) {
+		ran.Store(true)
+		return "taken over", nil
+	})
 	recv(t, ctx, waiting, "the follower to wait")
 	clock.Advance(ttl) // the first safety check: the lease is still there
 	recv(t, ctx, waiting, "the first safety check")
 	assert.False(t, ran.Load())
 	require.NoError(t, rdb.Del(ctx, lease).Err()) // it runs out
 	clock.Advance(ttl / 3)
-	assert.Equal(t, "taken over", recv(t, ctx, got, "the takeover"))
+	o := recv(t, ctx, got, "the takeover")
+	require.NoError(t, o.err)
+	assert.Equal(t, "taken over", o.v)
 	assert.Equal(t, uint64(1), g.Stats().Takeovers)
 }

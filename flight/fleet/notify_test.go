@@ -41,22 +41,19 @@ func TestFollowerWokenByPush(t *testing.T) {
 	waiting := events(follower, "waiting")
 
 	_, release, leaderDone := blocked(t, ctx, leader, "k", "from leader")
-	got := make(chan string, 1)
-	go func() {
-		v, err, shared := follower.Do(ctx, "k", func(context.Context) (string, error) {
-			t.Error("the follower ran fn")
-			return "", nil
-		})
-		assert.NoError(t, err)
-		assert.True(t, shared)
-		got <- v
-	}()
+	got := goDo(ctx, follower, "k", func(context.Context) (string, error) {
+		t.Error("the follower ran fn")
+		return "", nil
+	})
 	recv(t, ctx, waiting, "the follower to wait")
 	assert.Equal(t, []string{"evalsha", "evalsha"}, cmds.take(), "two looks at the lease")
 	assert.Equal(t, 1, clock.Pending(), "only the safety check is armed")
 
 	close(release)
-	assert.Equal(t, "from leader", recv(t, ctx, got, "the follower's answer"))
+	o := recv(t, ctx, got, "the follower's answer")
+	require.NoError(t, o.err)
+	assert.True(t, o.shared)
+	assert.Equal(t, "from leader", o.v)
 	assert.Equal(t, "from leader", recv(t, ctx, leaderDone, "the leader's answer"))
 	assert.Empty(t, cmds.take(), "no polling")
 	assert.Equal(t, uint64(1), follower.Stats().Follows)

@@ -16,14 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// follow runs one Do on follower once a leader holds key, and returns its
-// outcome; lead is the leader's call, run on g until it returns.
-type outcome[V any] struct {
-	v      V
-	err    error
-	shared bool
-}
-
 // whileLeading starts a call on leader whose fn blocks until the follower
 // waits, then returns fn's outcome (fn runs after that); it returns what a
 // Do on follower received. The follower's own fn returns its zero V
@@ -49,16 +41,12 @@ func whileLeading[V any](t *testing.T, leader, follower *fleet.Group[V], fn func
 		leaderDone <- outcome[V]{v, err, shared}
 	}()
 	recv(t, ctx, started, "the leader's fn")
-	followerDone := make(chan outcome[V], 1)
 	ran := make(chan bool, 1)
-	go func() {
-		v, err, shared := follower.Do(ctx, "k", func(context.Context) (V, error) {
-			ran <- true
-			var zero V
-			return zero, nil
-		})
-		followerDone <- outcome[V]{v, err, shared}
-	}()
+	followerDone := goDo(ctx, follower, "k", func(context.Context) (V, error) {
+		ran <- true
+		var zero V
+		return zero, nil
+	})
 	recv(t, ctx, waiting, "the follower to wait")
 	close(proceed)
 	led = recv(t, ctx, leaderDone, "the leader")

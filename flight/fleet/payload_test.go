@@ -20,11 +20,7 @@ func heldElsewhere[V any](t *testing.T, ctx context.Context, g *fleet.Group[V], 
 	lease, _, _ := fleet.Names(prefix(t), "k")
 	require.NoError(t, newClient(t, redisAddr).Set(ctx, lease, "another process", time.Minute).Err())
 	waiting := events(g, "waiting")
-	done := make(chan outcome[V], 1)
-	go func() {
-		v, err, shared := g.Do(ctx, "k", fn)
-		done <- outcome[V]{v, err, shared}
-	}()
+	done := goDo(ctx, g, "k", fn)
 	recv(t, ctx, waiting, "the follower to wait")
 	return done
 }
