@@ -32,34 +32,44 @@ func (g *Group[V]) run(ctx context.Context, key string, fn func(context.Context)
 	}
 	n := namesFor(g.cfg.prefix, key)
 	tok := newToken()
-	a, err := g.acquire(ctx, n, tok)
+	a, err := g.acquire(ctx, n, tok, "")
 	switch {
 	case err != nil:
 		return g.onRedisError(ctx, fn, err)
 	case a.lead:
-		return g.lead(ctx, key, n, tok, fn, false)
-	case a.frame != "":
-		return g.retained(ctx, a.frame, fn)
+		return g.lead(ctx, key, n, tok, fn, leadOpts{})
+	case a.retained:
+		return g.retained(ctx, key, n, tok, a.frame, fn) // retain.go
 	}
 	g.hook(evHeld, key)
-	return g.follow(ctx, key, n, tok, fn)
+	return g.follow(ctx, key, n, tok, fn, leadOpts{})
+}
+
+// leadOpts say how a conversation leads, when it does.
+type leadOpts struct {
+	takeover bool   // the conversation waited for another leader first
+	keepOld  bool   // a failure must not replace the retained value
+	skip     string // the retained frame that looks pass over (skipKey)
 }
 
 // lead runs fn under tok's lease and ends the lease: with the outcome
 // (finish) or, when there is none to share, with a release notice so that
 // a follower takes over at once.
 func (g *Group[V]) lead(ctx context.Context, key string, n flightNames, tok string,
-	fn func(context.Context) (V, error), takeover bool) (result[V], error) {
+	fn func(context.Context) (V, error), lo leadOpts) (result[V], error) {
 	g.st.leads.Add(1)
-	if takeover {
+	if lo.takeover {
 		g.st.takeovers.Add(1)
 	}
 	g.hook(evLead, key)
 	rn := g.startRenewal(ctx, n, tok)
 
-	// When ctx ends while fn runs (every local caller left, or the call
-	// timeout passed), the lease goes at once, without waiting for fn.
+	// When ctx ends while fn runs (every local caller left, the call
+	// timeout passed, or Close cancelled a refresh), the lease goes at
+	// once, without waiting for fn.
+	released := make(chan struct{})
 	stopRelease := context.AfterFunc(ctx, func() {
+		defer close(released)
 		g.st.abandoned.Add(1)
 		g.bg.add(1)
 		defer g.bg.add(-1)
@@ -67,11 +77,16 @@ func (g *Group[V]) lead(ctx context.Context, key string, n flightNames, tok stri
 		g.release(ctx, n, tok)
 	})
 	// mine reports, deciding it once, whether ending the lease is up to
-	// this goroutine rather than to the AfterFunc.
+	// this goroutine rather than to the AfterFunc; when it is not, it
+	// waits for the AfterFunc's release, so that nothing of the call is
+	// left running once lead returns.
 	decided, own := false, false
 	mine := func() bool {
 		if !decided {
 			decided, own = true, stopRelease()
+			if !own {
+				<-released
+			}
 		}
 		return own
 	}
@@ -101,9 +116,9 @@ func (g *Group[V]) lead(ctx context.Context, key string, n flightNames, tok stri
 		g.release(ctx, n, tok)
 		return result[V]{val: v}, err
 	}
-	frame := g.encode(v, err, delta)
+	frame, keepMs := g.encode(v, err, delta, lo.keepOld)
 	settled = true
-	receivers, _, ferr := g.finish(ctx, n, tok, frame, 0)
+	receivers, _, ferr := g.finish(ctx, n, tok, frame, keepMs)
 	if ferr != nil {
 		// The callers here have their outcome; the followers elsewhere
 		// take over when the lease runs out.
@@ -120,10 +135,9 @@ func contextError(err error) bool {
 }
 
 // follow waits for the outcome of the flight that another process leads,
-// taking over when that leader goes away.
+// taking over when that leader goes away. Its looks pass over lo.skip.
 func (g *Group[V]) follow(ctx context.Context, key string, n flightNames, tok string,
-	fn func(context.Context) (V, error)) (result[V], error) {
-	takeover := false
+	fn func(context.Context) (V, error), lo leadOpts) (result[V], error) {
 	for {
 		if g.closed.Load() {
 			return result[V]{}, ErrClosed
@@ -139,19 +153,19 @@ func (g *Group[V]) follow(ctx context.Context, key string, n flightNames, tok st
 			return g.onRedisError(ctx, fn, err)
 		}
 		g.hook(evSubscribed, key)
-		act, r, err := g.await(ctx, key, n, tok, s, &takeover)
+		act, r, err := g.await(ctx, key, n, tok, s, &lo)
 		s.close()
 		switch act {
 		case actDone:
 			return r, err
 		case actLead:
-			return g.lead(ctx, key, n, tok, fn, takeover)
+			return g.lead(ctx, key, n, tok, fn, lo)
 		case actMiss:
 			return g.miss(ctx, fn)
 		case actRedisError:
 			return g.onRedisError(ctx, fn, err)
 		}
-		takeover = true // actAgain: the connection was lost; look again
+		lo.takeover = true // actAgain: the connection was lost; look again
 	}
 }
 
@@ -170,10 +184,10 @@ const (
 // waits for a frame, the safety check, or the end of ctx, until it knows
 // what to do.
 func (g *Group[V]) await(ctx context.Context, key string, n flightNames, tok string,
-	s *sub, takeover *bool) (action, result[V], error) {
+	s *sub, lo *leadOpts) (action, result[V], error) {
 	wait := g.cfg.ttl // the first safety check: when the lease seen may have run out
 	for {
-		a, err := g.acquire(ctx, n, tok)
+		a, err := g.acquire(ctx, n, tok, lo.skip)
 		switch {
 		case err != nil:
 			return actRedisError, result[V]{}, err
@@ -191,7 +205,7 @@ func (g *Group[V]) await(ctx context.Context, key string, n flightNames, tok str
 				}
 			}
 			return actLead, result[V]{}, nil
-		case a.frame != "":
+		case a.retained:
 			kind, r, err := g.decode(a.frame)
 			if kind == kindValue || kind == kindError {
 				g.st.follows.Add(1)
@@ -202,7 +216,7 @@ func (g *Group[V]) await(ctx context.Context, key string, n flightNames, tok str
 		t := g.cfg.clock.AfterFunc(wait, s.poke)
 		wait = g.cfg.ttl / 3
 		g.hook(evWaiting, key)
-		act, r, err, look := g.listen(ctx, s, takeover)
+		act, r, err, look := g.listen(ctx, s, &lo.takeover)
 		t.Stop()
 		if !look {
 			return act, r, err
@@ -243,16 +257,6 @@ func (g *Group[V]) listen(ctx context.Context, s *sub, takeover *bool) (act acti
 			return actDone, r, nil, true
 		}
 	}
-}
-
-// retained returns an outcome that another process retained in Redis.
-func (g *Group[V]) retained(ctx context.Context, frame string, fn func(context.Context) (V, error)) (result[V], error) {
-	kind, r, err := g.decode(frame)
-	if kind == kindValue || kind == kindError {
-		g.st.follows.Add(1)
-		return r, err
-	}
-	return g.miss(ctx, fn)
 }
 
 // miss runs fn without the lease because the outcome of the flight cannot

@@ -24,28 +24,53 @@ func Names(prefix, key string) (lease, out, channel string) {
 }
 
 // Frames, as other processes (or other versions) would publish them.
-func ValueFrame(payload []byte) []byte   { return valueFrame(payload, time.Millisecond, time.Time{}) }
-func ErrorFrame(code, msg string) []byte { return errorFrame(code, msg, time.Millisecond, time.Time{}) }
-func ReleasedFrame() []byte              { return noticeFrame(kindReleased) }
-func MissFrame() []byte                  { return noticeFrame(kindMiss) }
+func ValueFrame(payload []byte) []byte { return valueFrame(payload, stamp{delta: time.Millisecond}) }
+func ErrorFrame(code, msg string) []byte {
+	return errorFrame(code, msg, stamp{delta: time.Millisecond})
+}
+func ReleasedFrame() []byte { return noticeFrame(kindReleased) }
+func MissFrame() []byte     { return noticeFrame(kindMiss) }
 func FrameKind(b []byte) (kind byte, ok bool) {
 	f, err := decodeFrame(b)
 	return f.kind, err == nil
 }
 
+// Stamp is what a frame says about its outcome.
+type Stamp struct {
+	Delta  time.Duration // how long fn ran
+	Expiry time.Time     // end of the retention window; zero if none
+	Window time.Duration // the retention window
+}
+
 // DecodeFrame exposes the frame parser to the fuzz test: it returns the
 // parts of a well-formed frame.
-func DecodeFrame(b []byte) (kind byte, delta time.Duration, expiry time.Time, code string, body []byte, err error) {
+func DecodeFrame(b []byte) (kind byte, st Stamp, code string, body []byte, err error) {
 	f, err := decodeFrame(b)
-	return f.kind, f.delta, f.expiry, f.code, f.body, err
+	return f.kind, Stamp{f.delta, f.expiry, f.window}, f.code, f.body, err
 }
 
 // EncodeFrame builds a V or E frame from parts, for round trips.
-func EncodeFrame(kind byte, delta time.Duration, expiry time.Time, code string, body []byte) []byte {
+func EncodeFrame(kind byte, st Stamp, code string, body []byte) []byte {
+	s := stamp{delta: st.Delta, expiry: st.Expiry, window: st.Window}
 	if kind == kindError {
-		return errorFrame(code, string(body), delta, expiry)
+		return errorFrame(code, string(body), s)
 	}
-	return valueFrame(body, delta, expiry)
+	return valueFrame(body, s)
+}
+
+// WithRand has the group draw XFetch's uniform numbers from f, in [0, 1).
+func WithRand(f func() float64) Option { return optionFunc(func(cfg *config) { cfg.rand = f }) }
+
+// XFetch is the XFetch rule: whether an outcome that expires in left,
+// computed in delta, is refreshed with eagerness beta and the uniform
+// draw u in (0, 1].
+func XFetch(left, delta time.Duration, beta, u float64) bool { return xfetch(left, delta, beta, u) }
+
+// Early reports whether g refreshes an outcome that expires in left,
+// computed in delta, drawing from its random source.
+func Early[V any](g *Group[V], left, delta time.Duration) bool {
+	now := g.cfg.clock.Now()
+	return g.early(now, stamp{delta: delta, expiry: now.Add(left), window: time.Minute})
 }
 
 // ManualClock is a clock that moves only when told, for the timers of a

@@ -7,13 +7,15 @@ import (
 )
 
 // An outcome crosses processes as a frame: the message finish publishes on a
-// flight's channel, and (once retention exists) the value of its :out key.
+// flight's channel, and the value of its :out key when it is retained.
 // Version 1:
 //
 //	byte 0    frameVersion
 //	byte 1    kind: 'V' value, 'E' error, 'R' released, 'M' miss
 //	V and E:  uvarint  compute time of fn in microseconds (delta)
 //	          uvarint  expiry, Unix milliseconds; 0 when not retained
+//	          uvarint  retention window in milliseconds (the outcome was
+//	                   stored at expiry - window); 0 when not retained
 //	V:        the rest is the codec's encoding of the value
 //	E:        uvarint length, then the registered code of the error
 //	          ("" when none matched); the rest is the error's message
@@ -36,35 +38,46 @@ var errBadFrame = errors.New("fleet: bad frame")
 
 // frame is a decoded frame. body aliases the decoded bytes.
 type frame struct {
-	kind   byte
-	delta  time.Duration // V, E: how long fn ran
-	expiry time.Time     // V, E: end of the retention window; zero if none
-	code   string        // E: the registered code of the error
-	body   []byte        // V: the codec's bytes; E: the error message
+	kind byte
+	stamp
+	code string // E: the registered code of the error
+	body []byte // V: the codec's bytes; E: the error message
 }
 
+// stamp is what the header of a V or E frame says about the outcome.
+type stamp struct {
+	delta  time.Duration // how long fn ran
+	expiry time.Time     // end of the retention window; zero if none
+	window time.Duration // the retention window; zero if none
+}
+
+// headerLen is the longest header of a V or E frame.
+const headerLen = 2 + 3*binary.MaxVarintLen64
+
 // appendHeader appends the header of a V or E frame.
-func appendHeader(b []byte, kind byte, delta time.Duration, expiry time.Time) []byte {
+func appendHeader(b []byte, kind byte, st stamp) []byte {
 	b = append(b, frameVersion, kind)
-	b = binary.AppendUvarint(b, uint64(max(delta, 0)/time.Microsecond))
-	var ms uint64
-	if !expiry.IsZero() {
-		ms = uint64(max(expiry.UnixMilli(), 1))
+	b = binary.AppendUvarint(b, uint64(max(st.delta, 0)/time.Microsecond))
+	var ms, w uint64
+	if !st.expiry.IsZero() {
+		ms = uint64(max(st.expiry.UnixMilli(), 1))
+		w = uint64(max(st.window, 0) / time.Millisecond)
 	}
-	return binary.AppendUvarint(b, ms)
+	b = binary.AppendUvarint(b, ms)
+	return binary.AppendUvarint(b, w)
 }
 
 // valueFrame returns a V frame holding the codec's bytes.
-func valueFrame(payload []byte, delta time.Duration, expiry time.Time) []byte {
-	b := make([]byte, 0, 2+2*binary.MaxVarintLen64+len(payload))
-	b = appendHeader(b, kindValue, delta, expiry)
+func valueFrame(payload []byte, st stamp) []byte {
+	b := make([]byte, 0, headerLen+len(payload))
+	b = appendHeader(b, kindValue, st)
 	return append(b, payload...)
 }
 
 // errorFrame returns an E frame for an error with the given code and message.
-func errorFrame(code, msg string, delta time.Duration, expiry time.Time) []byte {
-	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+len(code)+len(msg))
-	b = appendHeader(b, kindError, delta, expiry)
+func errorFrame(code, msg string, st stamp) []byte {
+	b := make([]byte, 0, headerLen+binary.MaxVarintLen64+len(code)+len(msg))
+	b = appendHeader(b, kindError, st)
 	b = binary.AppendUvarint(b, uint64(len(code)))
 	b = append(b, code...)
 	return append(b, msg...)
@@ -101,8 +114,14 @@ func decodeFrame(b []byte) (frame, error) {
 		return frame{}, errBadFrame
 	}
 	rest = rest[n:]
+	w, n := binary.Uvarint(rest)
+	if n <= 0 || w > uint64(maxWindow/time.Millisecond) || (ms == 0 && w != 0) {
+		return frame{}, errBadFrame
+	}
+	rest = rest[n:]
 	if ms != 0 {
 		f.expiry = time.UnixMilli(int64(ms))
+		f.window = time.Duration(w) * time.Millisecond
 	}
 	if f.kind == kindError {
 		l, n := binary.Uvarint(rest)
@@ -117,8 +136,9 @@ func decodeFrame(b []byte) (frame, error) {
 }
 
 // Bounds that keep decoded times meaningful: a compute time under a year,
-// an expiry before the year 9999.
+// an expiry before the year 9999, a window under a century.
 const (
 	maxDelta    = 365 * 24 * time.Hour
 	maxExpiryMs = 253402300799999
+	maxWindow   = 100 * 365 * 24 * time.Hour
 )

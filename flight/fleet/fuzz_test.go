@@ -19,11 +19,11 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add(fleet.ErrorFrame("not-found", "user 7 not found"))
 	f.Add(fleet.ReleasedFrame())
 	f.Add(fleet.MissFrame())
-	f.Add(fleet.EncodeFrame('V', time.Hour, time.UnixMilli(1<<40), "", []byte("x")))
+	f.Add(fleet.EncodeFrame('V', fleet.Stamp{Delta: time.Hour, Expiry: time.UnixMilli(1 << 40), Window: time.Minute}, "", []byte("x")))
 	f.Add([]byte{})
 	f.Add([]byte{1, 'E', 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		kind, delta, expiry, code, body, err := fleet.DecodeFrame(b)
+		kind, st, code, body, err := fleet.DecodeFrame(b)
 		if err != nil {
 			return
 		}
@@ -31,13 +31,15 @@ func FuzzDecodeFrame(f *testing.F) {
 		case 'R', 'M':
 			assert.Len(t, b, 2)
 		case 'V', 'E':
-			require.GreaterOrEqual(t, delta, time.Duration(0))
-			again := fleet.EncodeFrame(kind, delta, expiry, code, body)
-			k2, d2, e2, c2, b2, err := fleet.DecodeFrame(again)
+			require.GreaterOrEqual(t, st.Delta, time.Duration(0))
+			require.GreaterOrEqual(t, st.Window, time.Duration(0))
+			again := fleet.EncodeFrame(kind, st, code, body)
+			k2, st2, c2, b2, err := fleet.DecodeFrame(again)
 			require.NoError(t, err)
 			assert.Equal(t, kind, k2)
-			assert.Equal(t, delta, d2)
-			assert.True(t, expiry.Equal(e2))
+			assert.Equal(t, st.Delta, st2.Delta)
+			assert.Equal(t, st.Window, st2.Window)
+			assert.True(t, st.Expiry.Equal(st2.Expiry))
 			assert.Equal(t, code, c2)
 			assert.Equal(t, string(body), string(b2))
 		default:
@@ -74,7 +76,7 @@ func publishToFollower(t *testing.T, payload []byte) {
 	require.NoError(t, rdb.Publish(ctx, channel, payload).Err())
 	o := recv(t, ctx, done, "the follower")
 
-	kind, _, _, _, body, err := fleet.DecodeFrame(payload)
+	kind, _, _, body, err := fleet.DecodeFrame(payload)
 	var want int
 	valid := err == nil && kind == 'V' && json.Unmarshal(body, &want) == nil
 	switch {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/flightkit/flightkit/flight"
 	"github.com/redis/go-redis/v9"
@@ -37,15 +38,36 @@ type core struct {
 	health   // fallback.go
 	notifier notifier
 	bg       tracker // lease releases running on their own goroutine
+	rf       refreshes
 	closed   atomic.Bool
 	hooks    hooks // tests only (export_test.go)
 }
 
 // result is what the Group in front shares inside the process: the value,
-// and whether another process received it too.
+// whether another process received it too, and, for an outcome that was
+// retained, when it was stored and whether it is served past its window.
 type result[V any] struct {
 	val    V
 	shared bool
+	stale  bool
+	st     stamp // zero when the outcome was not retained
+}
+
+// Result is what [Group.DoResult] returns: the outcome of the call, as
+// [Group.Do] returns it, and how old it is.
+type Result[V any] struct {
+	Val    V
+	Err    error
+	Shared bool
+	// Age is how long ago the outcome was stored in Redis, for an outcome
+	// retained by [WithForget] (an HTTP handler may send it as its Age
+	// header); zero when it was computed for this call.
+	Age time.Duration
+	// Stale reports a value served after its retention window ended:
+	// because the call that should have replaced it failed
+	// ([WithStaleIfError]; Err is then nil), or because an early refresh
+	// still runs (see [WithEarlyRefresh]).
+	Stale bool
 }
 
 // hooks let tests observe and perturb a group; all nil in production.
@@ -60,6 +82,8 @@ const (
 	evSubscribed = "subscribed" // the subscription is confirmed; the second look is next
 	evWaiting    = "waiting"    // a look found the lease held; the follower waits
 	evLead       = "lead"       // this process holds the lease; fn starts
+	evEarly      = "early"      // XFetch chose to refresh a retained outcome
+	evRefresh    = "refresh"    // an early refresh holds the lease; fn starts
 )
 
 func (c *core) hook(ev, key string) {
@@ -110,6 +134,7 @@ func New[V any](rdb redis.UniversalClient, opts ...Option) *Group[V] {
 		g.sentinels[e.name] = e.err
 	}
 	g.notifier = notifier{c: &g.core, conns: make(map[string]*psConn)}
+	g.rf.init()
 	g.local = flight.New[string, result[V]](cfg.flightOpts...)
 	return g
 }
@@ -137,6 +162,24 @@ func New[V any](rdb redis.UniversalClient, opts ...Option) *Group[V] {
 // the other callers in it (or Do fails, see [WithFailClosed]). After
 // [Group.Close], Do returns [ErrClosed]. Do panics if ctx or fn is nil.
 func (g *Group[V]) Do(ctx context.Context, key string, fn func(context.Context) (V, error)) (v V, err error, shared bool) {
+	r, err, shared := g.do(ctx, key, fn)
+	return r.val, err, shared
+}
+
+// DoResult is [Group.Do] for callers that need to know how old the outcome
+// is: the Result holds what Do returns, plus the outcome's age and whether
+// it is stale (see [WithForget], [WithEarlyRefresh] and
+// [WithStaleIfError]). It panics, as Do does, if ctx or fn is nil.
+func (g *Group[V]) DoResult(ctx context.Context, key string, fn func(context.Context) (V, error)) Result[V] {
+	r, err, shared := g.do(ctx, key, fn)
+	res := Result[V]{Val: r.val, Err: err, Shared: shared, Stale: r.stale}
+	if !r.st.expiry.IsZero() {
+		res.Age = max(g.cfg.clock.Now().Sub(r.st.expiry.Add(-r.st.window)), 0)
+	}
+	return res
+}
+
+func (g *Group[V]) do(ctx context.Context, key string, fn func(context.Context) (V, error)) (r result[V], err error, shared bool) {
 	if ctx == nil {
 		panic("fleet: nil Context")
 	}
@@ -144,24 +187,27 @@ func (g *Group[V]) Do(ctx context.Context, key string, fn func(context.Context) 
 		panic("fleet: nil fn")
 	}
 	if g.closed.Load() {
-		return v, ErrClosed, false
+		return r, ErrClosed, false
 	}
-	r, err, shared := g.local.DoCtx(ctx, key, func(ctx context.Context) (result[V], error) {
+	r, err, shared = g.local.DoCtx(ctx, key, func(ctx context.Context) (result[V], error) {
 		return g.run(ctx, key, fn)
 	})
-	return r.val, err, shared || r.shared
+	return r, err, shared || r.shared
 }
 
 // Close releases the group's pub/sub connections. Callers waiting for
 // another process's outcome receive [ErrClosed]; calls whose fn runs in
 // this process go on, still publish their outcome, and release their
-// lease. Later calls to Do return ErrClosed. Close does not close the
-// Redis client. It returns nil, also when called again.
+// lease. Early refreshes are cancelled (cause ErrClosed) and Close waits
+// for them to end. Later calls to Do return ErrClosed. Close does not close
+// the Redis client. It returns nil, also when called again.
 func (g *Group[V]) Close() error {
 	if g.closed.Swap(true) {
 		return nil
 	}
+	g.rf.close()
 	g.notifier.close()
+	g.rf.wait()
 	g.bg.wait()
 	return nil
 }

@@ -23,30 +23,43 @@ import (
 
 // acquired is what acquire found.
 type acquired struct {
-	lead  bool   // the caller holds the lease now
-	frame string // a retained outcome; "" when none
+	lead      bool   // the caller holds the lease now
+	refreshed bool   // an early refresh holds the lease (refresh.go)
+	retained  bool   // an outcome is retained: frame
+	frame     string // the retained outcome frame
 }
 
-// newToken returns a random lease token (128 bits).
+// newToken returns a random lease token (128 bits): base32, upper case.
 func newToken() string { return rand.Text() }
 
+// newRefreshToken returns the token of an early refresh's lease, which
+// acquire tells apart from a leader's by its lower-case first letter.
+func newRefreshToken() string { return "r" + rand.Text() }
+
 // acquire takes key's lease for tok unless another caller holds it or an
-// outcome is retained.
-func (c *core) acquire(ctx context.Context, n flightNames, tok string) (acquired, error) {
+// outcome is retained. skip is "" to take any retained outcome, or the
+// start of one the caller read already and cannot use (see skipKey), which
+// is passed over.
+func (c *core) acquire(ctx context.Context, n flightNames, tok, skip string) (acquired, error) {
 	res, err := op(c, ctx, func(ctx context.Context) (any, error) {
-		return acquireScript.Run(ctx, c.rdb, []string{n.lease, n.out}, tok, c.ttlMs).Result()
+		return acquireScript.Run(ctx, c.rdb, []string{n.lease, n.out}, tok, c.ttlMs, skip).Result()
 	})
 	if err != nil {
 		return acquired{}, err
 	}
 	switch r := res.(type) {
 	case int64:
-		return acquired{lead: r == 1}, nil
+		return acquired{lead: r == 1, refreshed: r == 2}, nil
 	case string:
-		return acquired{frame: r}, nil
+		return acquired{retained: true, frame: r}, nil
 	}
 	return acquired{}, fmt.Errorf("fleet: acquire: unexpected reply %T", res)
 }
+
+// skipKey returns what acquire takes to pass over frame: its first bytes,
+// which hold the header (kind, compute time, expiry, window), so that a
+// newer outcome never matches them (see frame.go).
+func skipKey(frame string) string { return "s" + frame[:min(len(frame), headerLen)] }
 
 // finish ends tok's lease with frame: published to the waiting followers
 // (and retained for retain milliseconds, when positive). It returns how many

@@ -2,10 +2,13 @@ package fleet
 
 import (
 	"cmp"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"time"
 
 	"github.com/flightkit/flightkit/flight"
+	"github.com/flightkit/flightkit/flight/forget"
 )
 
 // Option configures a [Group] built by [New]. Options are not generic, so
@@ -31,7 +34,14 @@ type config struct {
 	errs       []namedError    // sorted by name
 	flightOpts []flight.Option // for the Group in front
 
-	clock clock // tests swap it (export_test.go)
+	callTimeout time.Duration            // also in flightOpts; for refreshes
+	onPanic     func(*flight.PanicError) // also in flightOpts; for refreshes
+	forget      forget.Policy            // retention windows; nil: none
+	beta        float64                  // XFetch's beta; 0: no early refresh
+	stale       time.Duration            // the stale-if-error window
+
+	clock clock          // tests swap it (export_test.go)
+	rand  func() float64 // uniform in [0, 1), for XFetch; tests swap it
 }
 
 type namedError struct {
@@ -46,7 +56,9 @@ func defaultConfig() config {
 		opTimeout:  250 * time.Millisecond,
 		retryAfter: time.Second,
 		maxPayload: 1 << 20,
+		beta:       1,
 		clock:      realClock{},
+		rand:       rand.Float64,
 	}
 }
 
@@ -156,7 +168,94 @@ func WithErrors(sentinels map[string]error) Option {
 // this process, as flight.WithCallTimeout does. A call that runs out of
 // time publishes nothing: the lease is released at once. It panics if d is
 // negative; zero means no timeout.
+// An early refresh (see [WithEarlyRefresh]) gets the same deadline.
 func WithCallTimeout(d time.Duration) Option {
 	o := flight.WithCallTimeout(d)
-	return optionFunc(func(c *config) { c.flightOpts = append(c.flightOpts, o) })
+	return optionFunc(func(c *config) {
+		c.flightOpts = append(c.flightOpts, o)
+		c.callTimeout = d
+	})
+}
+
+// WithPanicHandler sets the function that receives a panic from fn when no
+// caller is left to receive it: every caller in this process left before
+// fn panicked, or fn panicked in an early refresh, which no caller waits
+// for (see [WithEarlyRefresh]). h runs on the goroutine that ran fn.
+// Without a handler such a panic crashes the process, as an unrecovered
+// panic in any goroutine does: the group never swallows a panic. Either
+// way the lease is released at once.
+func WithPanicHandler(h func(*flight.PanicError)) Option {
+	o := flight.WithPanicHandler(h)
+	return optionFunc(func(c *config) {
+		c.flightOpts = append(c.flightOpts, o)
+		c.onPanic = h
+	})
+}
+
+// WithForget keeps each outcome in Redis for the window p gives it, the
+// same policies as flight.WithForget takes (package forget): a call that
+// arrives within the window, in any process, receives the retained
+// outcome with one round trip, shared == true, and fn is not called. The
+// outcome is stored by the leader's finish, in the same atomic step that
+// publishes it. An error is retained only when p keeps errors; context
+// errors, flight.ErrAbandoned, panics and Goexit never are. Without this
+// option, or with forget.Now(), nothing is retained: the outcome is
+// shared only with the callers waiting for it.
+//
+// Near the end of a value's window, calls refresh it early, in the
+// background (see [WithEarlyRefresh]); after the window, a call runs fn
+// again. [WithStaleIfError] lets a failed call serve the expired value
+// instead. The windows are judged with each process's clock, so the
+// clocks of the fleet should agree to well within a window. A nil policy
+// is the same as forget.Now().
+func WithForget(p forget.Policy) Option {
+	return optionFunc(func(c *config) { c.forget = p })
+}
+
+// WithEarlyRefresh sets the eagerness of early refresh, beta in XFetch
+// (Vattani, Chierichetti and Lowenstein, VLDB 2015): a call that receives a
+// retained outcome starts a refresh when
+//
+//	now - delta * beta * ln(rand()) >= expiry
+//
+// where delta is how long fn took to compute that outcome and rand() is
+// uniform in (0, 1]. The closer the expiry, the longer fn takes and the
+// more calls there are, the likelier one refreshes before the window ends,
+// so that a hot key never expires. The default is 1, and it matters only
+// with [WithForget]; above 1 refreshes earlier, below 1 later, and 0 turns
+// early refresh off.
+//
+// A refresh runs fn in the background: the call that started it returns
+// the retained outcome at once, and so does every call until the refresh
+// finishes. It takes the lease like any leader, so at most one refresh (or
+// call) runs for a key in the whole fleet; a refresh that finds the lease
+// taken does nothing. fn's context carries the values of the context of
+// the call that started it, no caller's cancellation, and the deadline of
+// [WithCallTimeout]; [Group.Close] cancels it. A successful refresh
+// replaces the retained outcome and starts a new window, in one atomic
+// step fenced by the lease; a failed one leaves the retained outcome in
+// place. A call that arrives after the expiry while a refresh still runs
+// receives the expired value, marked stale, rather than wait. It panics if
+// beta is negative, NaN or infinite.
+func WithEarlyRefresh(beta float64) Option {
+	if beta < 0 || math.IsNaN(beta) || math.IsInf(beta, 0) {
+		panic("fleet: early refresh beta must be finite and not negative")
+	}
+	return optionFunc(func(c *config) { c.beta = beta })
+}
+
+// WithStaleIfError keeps a retained value for d after its window ends (the
+// stale-if-error of RFC 5861). A call in that time runs fn, as after any
+// window; when fn fails (an error, a panic excepted, including the
+// deadline of [WithCallTimeout]), in this process or in the one that led
+// the call, the call returns the expired value instead of the error,
+// marked stale (see [Group.DoResult]). A caller whose own context ends
+// still receives ctx.Err(). The failure never replaces the retained value,
+// whatever the forget policy says about errors. It panics if d is
+// negative; zero, the default, serves nothing past the window.
+func WithStaleIfError(d time.Duration) Option {
+	if d < 0 {
+		panic("fleet: negative stale-if-error window")
+	}
+	return optionFunc(func(c *config) { c.stale = d })
 }

@@ -10,9 +10,12 @@ import (
 // for values and the registered names for errors (see frame.go for the
 // frame itself).
 
-// encode returns the frame that finish publishes for fn's outcome: a
-// value, an error, or a miss notice when the value cannot be shared.
-func (g *Group[V]) encode(v V, err error, delta time.Duration) []byte {
+// encode returns the frame that finish publishes for fn's outcome (a
+// value, an error, or a miss notice when the value cannot be shared), and
+// how long Redis keeps it (0: not at all; see retain.go). keepOld keeps an
+// error from replacing a retained value.
+func (g *Group[V]) encode(v V, err error, delta time.Duration, keepOld bool) ([]byte, int64) {
+	st, keep := g.stampFor(err, delta, keepOld)
 	if err != nil {
 		code := ""
 		for _, e := range g.cfg.errs {
@@ -22,19 +25,19 @@ func (g *Group[V]) encode(v V, err error, delta time.Duration) []byte {
 			}
 		}
 		msg := err.Error()
-		if room := g.cfg.maxPayload - 2 - 3*binary.MaxVarintLen64 - len(code); len(msg) > room {
+		if room := g.cfg.maxPayload - headerLen - binary.MaxVarintLen64 - len(code); len(msg) > room {
 			msg = msg[:max(room, 0)]
 		}
-		return errorFrame(code, msg, delta, time.Time{})
+		return errorFrame(code, msg, st), keep
 	}
 	b, cerr := g.codec.Encode(v)
 	if cerr == nil {
-		if f := valueFrame(b, delta, time.Time{}); len(f) <= g.cfg.maxPayload {
-			return f
+		if f := valueFrame(b, st); len(f) <= g.cfg.maxPayload {
+			return f, keep
 		}
 	}
 	g.st.badPayloads.Add(1)
-	return noticeFrame(kindMiss)
+	return noticeFrame(kindMiss), 0
 }
 
 // decode reads a frame from another process. kind is kindValue or
@@ -58,9 +61,9 @@ func (g *Group[V]) decode(s string) (kind byte, r result[V], err error) {
 			g.st.badPayloads.Add(1)
 			return kindMiss, r, nil
 		}
-		return kindValue, result[V]{val: v, shared: true}, nil
+		return kindValue, result[V]{val: v, shared: true, st: f.stamp}, nil
 	case kindError:
-		return kindError, result[V]{shared: true},
+		return kindError, result[V]{shared: true, st: f.stamp},
 			&RemoteError{Message: string(f.body), Code: f.code, sentinel: g.sentinels[f.code]}
 	case kindMiss:
 		g.st.badPayloads.Add(1)

@@ -49,6 +49,8 @@ func runWorker(role string) int {
 		return hotWorker(rdb, opts)
 	case "stress":
 		return stressWorker(rdb, opts)
+	case "warm":
+		return warmWorker(rdb, opts) // refresh_process_test.go
 	}
 	fmt.Fprintln(os.Stderr, "unknown worker role", role)
 	return 2

@@ -40,6 +40,17 @@ type Stats struct {
 	// Joins counts the callers that joined a call already running in this
 	// process (from the Group in front).
 	Joins uint64
+	// Hits counts the calls answered by an outcome retained in Redis
+	// (WithForget), one per process and look however many callers shared
+	// it here.
+	Hits uint64
+	// Refreshes counts the early refreshes that took the lease and ran fn
+	// (counted in Leads too).
+	Refreshes uint64
+	// Stale counts the answers of expired values: served because the call
+	// that should have replaced one failed (WithStaleIfError), or while an
+	// early refresh still ran.
+	Stale uint64
 }
 
 type counters struct {
@@ -47,6 +58,7 @@ type counters struct {
 	fallbacks, redisErrors    atomic.Uint64
 	badPayloads, fenced       atomic.Uint64
 	abandoned                 atomic.Uint64
+	hits, refreshes, stale    atomic.Uint64
 }
 
 // Stats returns a snapshot of the group's counters. It does not block
@@ -62,5 +74,8 @@ func (g *Group[V]) Stats() Stats {
 		Fenced:      g.st.fenced.Load(),
 		Abandoned:   g.st.abandoned.Load(),
 		Joins:       g.local.Stats().Joins,
+		Hits:        g.st.hits.Load(),
+		Refreshes:   g.st.refreshes.Load(),
+		Stale:       g.st.stale.Load(),
 	}
 }
