@@ -44,9 +44,24 @@
 //	Redis down, slow or erroring    fn runs, coalesced per process (counted); or ErrUnavailable
 //	nil ctx or nil fn               panics at once: "fleet: nil fn"
 //
+// With a retention window ([WithForget]) the outcome is also kept in Redis:
+//
+//	situation                        every caller, in any process
+//	-------------------------------  ------------------------------------------------------
+//	within the window                the retained outcome, one round trip, fn not called
+//	near the window's end            the same; one call may start a background refresh
+//	                                 (XFetch, WithEarlyRefresh): one in the fleet at most
+//	a refresh fails                  the retained value, until the window ends
+//	after the window                 fn runs again, coalesced as above
+//	  ... and fn fails               the expired value, marked stale (WithStaleIfError)
+//	  ... while a refresh still runs the expired value, marked stale, without waiting
+//	retained frame unreadable        a miss (counted): fn runs and replaces it
+//
 // shared is true for every caller when more than one caller, in any
-// process, received the outcome. Stats counts leads, follows, takeovers,
-// fallbacks, Redis errors and bad payloads.
+// process, received the outcome. [Group.DoResult] also returns its age and
+// whether it is stale, for HTTP's Age and Warning headers. Stats counts
+// leads, follows, takeovers, fallbacks, Redis errors, bad payloads, hits,
+// refreshes and stale answers.
 //
 // Every Redis operation is bounded by [WithOpTimeout]. After a failure the
 // group works on its own for [WithRetryAfter] and then tries Redis again,
@@ -73,6 +88,9 @@
 // lease alone cannot promise it: make fn idempotent, or fence its writes
 // with a token of your own. Values cross processes through a codec, so
 // they must survive encoding: JSON by default ([WithCodec] for others).
-// And fleet is not a cache: the outcome is shared with the callers waiting
-// at the moment, then forgotten.
+// And without [WithForget], fleet is not a cache: the outcome is shared
+// with the callers waiting at the moment, then forgotten. With it, the
+// outcome in Redis is the cache entry, refreshed before it expires, and
+// each call costs a round trip to Redis: a value that changes rarely and
+// is read constantly may be better kept in memory too.
 package fleet

@@ -2,10 +2,13 @@ package fleet_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/flightkit/flightkit/flight/fleet"
+	"github.com/flightkit/flightkit/flight/forget"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -73,4 +76,32 @@ func ExampleGroup_Stats() {
 	// Output:
 	// leads=1
 	// without Redis: 2 <nil> fallbacks=1
+}
+
+// ExampleWithForget shows the outcome kept in Redis as the fleet's cache
+// entry: a minute for a value, refreshed in the background before it
+// expires, and served for ten minutes more, marked stale, when the backend
+// fails after that. An HTTP handler can pass its age and staleness on.
+func ExampleWithForget() {
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	users := fleet.New[User](rdb, fleet.WithPrefix("example-"+rand.Text()),
+		fleet.WithForget(forget.Split(time.Minute, 0)), // values a minute; errors are retried
+		fleet.WithStaleIfError(10*time.Minute))
+	defer users.Close()
+
+	load := func(ctx context.Context) (User, error) {
+		fmt.Println("loading user 7")
+		return User{ID: "7", Name: "Ada"}, nil
+	}
+	for range 2 {
+		r := users.DoResult(context.Background(), "7", load)
+		fmt.Println(r.Val.Name, r.Err, "shared:", r.Shared, "stale:", r.Stale)
+		// In a handler: w.Header().Set("Age", strconv.Itoa(int(r.Age.Seconds())))
+		// and, when r.Stale, a Warning: 110 "Response is Stale".
+	}
+	// Output:
+	// loading user 7
+	// Ada <nil> shared: false stale: false
+	// Ada <nil> shared: true stale: false
 }

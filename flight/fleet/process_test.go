@@ -51,6 +51,8 @@ func runWorker(role string) int {
 		return stressWorker(rdb, opts)
 	case "warm":
 		return warmWorker(rdb, opts) // refresh_process_test.go
+	case "refreshpanic":
+		return refreshPanicWorker(rdb, opts)
 	}
 	fmt.Fprintln(os.Stderr, "unknown worker role", role)
 	return 2

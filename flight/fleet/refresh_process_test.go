@@ -167,3 +167,21 @@ func TestProcessesKeepKeyWarm(t *testing.T) {
 	assert.GreaterOrEqual(t, fns, windows-1)
 	assert.LessOrEqual(t, fns, windows+2, "about one refresh per window in the fleet, not one per process")
 }
+
+// refreshPanicWorker fills a key, says "filled", and draws a refresh whose
+// fn panics; the process should crash with it.
+func refreshPanicWorker(rdb *redis.Client, opts []fleet.Option) int {
+	g := fleet.New[string](rdb, append(opts, fleet.WithForget(forget.Split(time.Minute, 0)),
+		fleet.WithRand(func() float64 { return 1 - 1e-12 }), fleet.WithEarlyRefresh(1e9))...)
+	defer g.Close()
+	ctx := context.Background()
+	_, _, _ = g.Do(ctx, "k", func(context.Context) (string, error) {
+		time.Sleep(time.Millisecond) // a compute time for XFetch
+		return "v", nil
+	})
+	say("filled")
+	_, _, _ = g.Do(ctx, "k", func(context.Context) (string, error) { panic("refresh broke") })
+	// Not Close at once: it would cancel the refresh before fn starts.
+	time.Sleep(30 * time.Second)
+	return 0
+}

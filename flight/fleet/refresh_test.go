@@ -1,11 +1,15 @@
 package fleet_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -452,4 +456,54 @@ func TestStaleIfError(t *testing.T) {
 	assert.Equal(t, fleet.Result[string]{Val: "v2", Shared: true}, r, "shared with the test's subscriber")
 	r = a.DoResult(ctx, "k", failing)
 	assert.Equal(t, fleet.Result[string]{Val: "v2", Shared: true}, r)
+}
+
+// A panic in fn during a refresh reaches the panic handler (nobody waits
+// for a refresh to hand it to), and the lease is released at once.
+func TestRefreshPanic(t *testing.T) {
+	ctx := within(t, 20*time.Second)
+	clock := fleet.NewManualClock()
+	rdb := newClient(t, redisAddr)
+	panics := make(chan *flight.PanicError, 1)
+	g := groupOn[string](t, rdb, append([]fleet.Option{fleet.WithClock(clock),
+		fleet.WithForget(forget.Split(time.Minute, 0)),
+		fleet.WithPanicHandler(func(pe *flight.PanicError) { panics <- pe })}, refreshAlways...)...)
+	runs := 0
+	_, err, _ := g.Do(ctx, "k", value(clock, time.Millisecond, "v1", &runs))
+	require.NoError(t, err)
+	v, err, _ := g.Do(ctx, "k", func(context.Context) (string, error) { panic("refresh broke") })
+	require.NoError(t, err)
+	assert.Equal(t, "v1", v)
+	pe := recv(t, ctx, panics, "the panic")
+	assert.Equal(t, "refresh broke", pe.Value)
+	assert.NotEmpty(t, pe.Stack)
+	require.NoError(t, g.Close()) // waits for the refresh
+	lease, _, _ := fleet.Names(prefix(t), "k")
+	n, err := rdb.Exists(ctx, lease).Result()
+	require.NoError(t, err)
+	assert.Zero(t, n, "released")
+}
+
+// Without a panic handler, a panic in a refresh crashes the process, as an
+// unrecovered panic on any goroutine does: it is never swallowed.
+func TestRefreshPanicCrashes(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), workerEnv+"=refreshpanic", addrEnv+"="+redisAddr,
+		prefixEnv+"="+prefix(t)+fmt.Sprint(rand.Uint64()), ttlEnv+"=10s", argEnv+"=null") // a key never filled
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	done := make(chan error, 1)
+	require.NoError(t, cmd.Start())
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, stderr.String())
+		assert.Equal(t, 2, ee.ExitCode(), "the exit code of an unrecovered panic")
+		assert.Contains(t, stderr.String(), "refresh broke")
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatal("the worker did not crash")
+	}
 }
