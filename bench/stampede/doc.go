@@ -20,6 +20,10 @@
 //	stale-refresh        serve the expired value, refresh in the background (one per process)
 //	fleet                fleet.Group on a shared Redis: one query per expiry for all processes,
 //	                     followers woken by pub/sub
+//	fleet-grace          fleet with the entry retained in Redis for a TTL (fleet.WithForget):
+//	                     one refill per expiry for all processes, the readers wait
+//	fleet-xfetch         fleet-grace plus fleet's early refresh (XFetch): one refresh per TTL
+//	                     for all processes, in the background; nobody waits
 //	redis-lock-poll      the hand-written pattern on a shared Redis: SET NX lock, the holder
 //	                     queries, the others poll the entry every 50ms
 //
@@ -32,9 +36,10 @@
 // whole report, which the plot command in ./plot (a module of its own)
 // draws, and -from prints the table of a saved report again. With -procs N
 // the clients are spread over N simulated processes, each with its own
-// cache and group, that share one backend; under fleet and redis-lock-poll
-// they share one cache entry instead, kept in one Redis (an embedded one,
-// or -redis ADDR), and each has its own Redis client.
+// cache and group, that share one backend; under fleet, fleet-grace,
+// fleet-xfetch and redis-lock-poll they share one cache entry instead, kept
+// in one Redis (an embedded one, or -redis ADDR), and each has its own
+// Redis client.
 //
 // Usage:
 //

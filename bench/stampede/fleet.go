@@ -34,7 +34,13 @@ import (
 const pollEvery = 50 * time.Millisecond
 
 // needsRedis reports whether a scheme talks to Redis.
-func needsRedis(name string) bool { return name == "fleet" || name == "redis-lock-poll" }
+func needsRedis(name string) bool {
+	switch name {
+	case "fleet", "redis-lock-poll", "fleet-grace", "fleet-xfetch":
+		return true
+	}
+	return false
+}
 
 // startRedis starts the embedded Redis when a scheme of cfg needs one and
 // no -redis was given, and records its address in cfg. The returned

@@ -89,6 +89,12 @@ func (r *sim) summarize(name string, elapsed time.Duration) Result {
 		if f, ok := p.get.(interface{ hits() uint64 }); ok {
 			res.RetainedHits += f.hits()
 		}
+		if f, ok := p.get.(interface{ expiries() int64 }); ok {
+			res.Expiries += f.expiries() // the entry lives in Redis (retained.go)
+		}
+		if f, ok := p.get.(interface{ refreshes() int64 }); ok {
+			res.WhileFresh += f.refreshes()
+		}
 	}
 	var maxAge time.Duration
 	for _, c := range r.clients {

@@ -56,6 +56,8 @@ var schemes = []scheme{
 		return &staleRefresh{flightGet{p: p, g: flight.New[string, Value]()}}
 	}, false},
 	{"fleet", newFleetGet, true},
+	{"fleet-grace", newFleetGrace, false}, // retained.go: the entry is in Redis
+	{"fleet-xfetch", newFleetXFetch, false},
 	{"redis-lock-poll", newLockPoll, true},
 }
 

@@ -32,6 +32,17 @@ func (g *Group[V]) run(ctx context.Context, key string, fn func(context.Context)
 	}
 	n := namesFor(g.cfg.prefix, key)
 	tok := newToken()
+	if g.cfg.forget != nil {
+		// A group that retains outcomes expects to find one: a GET is
+		// the cheapest look, and a miss costs one round trip more.
+		frame, ok, err := g.peek(ctx, n)
+		switch {
+		case err != nil:
+			return g.onRedisError(ctx, fn, err)
+		case ok:
+			return g.retained(ctx, key, n, tok, frame, fn) // retain.go
+		}
+	}
 	a, err := g.acquire(ctx, n, tok, "")
 	switch {
 	case err != nil:
@@ -116,15 +127,19 @@ func (g *Group[V]) lead(ctx context.Context, key string, n flightNames, tok stri
 		g.release(ctx, n, tok)
 		return result[V]{val: v}, err
 	}
-	frame, keepMs := g.encode(v, err, delta, lo.keepOld)
+	frame, st, keepMs := g.encode(v, err, delta, lo.keepOld)
 	settled = true
-	receivers, _, ferr := g.finish(ctx, n, tok, frame, keepMs)
+	receivers, fenced, ferr := g.finish(ctx, n, tok, frame, keepMs)
 	if ferr != nil {
 		// The callers here have their outcome; the followers elsewhere
 		// take over when the lease runs out.
 		g.failed(ferr)
 	}
-	return result[V]{val: v, shared: receivers > 0}, err
+	r := result[V]{val: v, shared: receivers > 0}
+	if keepMs > 0 && !fenced && ferr == nil {
+		r.st = st // retained: a local copy may keep it too
+	}
+	return r, err
 }
 
 // contextError reports the errors that belong to the callers of one

@@ -74,9 +74,10 @@
 //
 // Redis 7 or later for Cluster mode (sharded pub/sub); any Redis with Lua
 // scripts otherwise. The commands a group sends are EVALSHA (EVAL when the
-// server lacks a script), SUBSCRIBE, UNSUBSCRIBE and PING on its pub/sub
-// connection (SSUBSCRIBE and SUNSUBSCRIBE in Cluster mode), and within its
-// scripts GET, SET, PEXPIRE, DEL and PUBLISH (SPUBLISH): never KEYS or SCAN. Build the client with
+// server lacks a script), GET (with WithForget), SUBSCRIBE, UNSUBSCRIBE and
+// PING on its pub/sub connection (SSUBSCRIBE and SUNSUBSCRIBE in Cluster
+// mode), and within its scripts GET, SET, PEXPIRE, DEL and PUBLISH
+// (SPUBLISH): never KEYS or SCAN. Build the client with
 // ContextTimeoutEnabled so that go-redis stops at each operation's
 // deadline; the group enforces the bound either way.
 //

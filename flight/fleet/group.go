@@ -20,8 +20,9 @@ import (
 // A Group is safe for concurrent use and must not be copied.
 type Group[V any] struct {
 	core
-	codec Codec[V]
-	local *flight.Group[string, result[V]] // the Group in front
+	codec  Codec[V]
+	local  *flight.Group[string, result[V]] // the Group in front
+	copies copies[V]                        // local.go
 }
 
 // core is what does not depend on V.
@@ -84,6 +85,7 @@ const (
 	evLead       = "lead"       // this process holds the lease; fn starts
 	evEarly      = "early"      // XFetch chose to refresh a retained outcome
 	evRefresh    = "refresh"    // an early refresh holds the lease; fn starts
+	evRefreshed  = "refreshed"  // an early refresh that ran fn has ended
 )
 
 func (c *core) hook(ev, key string) {
@@ -135,6 +137,7 @@ func New[V any](rdb redis.UniversalClient, opts ...Option) *Group[V] {
 	}
 	g.notifier = notifier{c: &g.core, conns: make(map[string]*psConn)}
 	g.rf.init()
+	g.copies = copies[V]{max: cfg.localCopies, m: make(map[string]*localCopy[V])}
 	g.local = flight.New[string, result[V]](cfg.flightOpts...)
 	return g
 }
@@ -189,9 +192,20 @@ func (g *Group[V]) do(ctx context.Context, key string, fn func(context.Context) 
 	if g.closed.Load() {
 		return r, ErrClosed, false
 	}
+	if now := g.cfg.clock.Now(); g.copies.max > 0 {
+		if c, ok := g.copies.get(key, now); ok {
+			g.st.localHits.Add(1)
+			if g.early(now, c.r.st) {
+				g.hook(evEarly, key)
+				g.startRefresh(ctx, key, namesFor(g.cfg.prefix, key), c.skip, fn)
+			}
+			return c.r, c.err, true
+		}
+	}
 	r, err, shared = g.local.DoCtx(ctx, key, func(ctx context.Context) (result[V], error) {
 		return g.run(ctx, key, fn)
 	})
+	g.copies.put(&g.core, key, r, err)
 	return r, err, shared || r.shared
 }
 
@@ -209,6 +223,7 @@ func (g *Group[V]) Close() error {
 	g.notifier.close()
 	g.rf.wait()
 	g.bg.wait()
+	g.copies.clear()
 	return nil
 }
 

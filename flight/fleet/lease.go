@@ -56,10 +56,16 @@ func (c *core) acquire(ctx context.Context, n flightNames, tok, skip string) (ac
 	return acquired{}, fmt.Errorf("fleet: acquire: unexpected reply %T", res)
 }
 
-// skipKey returns what acquire takes to pass over frame: its first bytes,
-// which hold the header (kind, compute time, expiry, window), so that a
-// newer outcome never matches them (see frame.go).
+// skipKey returns what acquire takes to pass over an unreadable frame: its
+// first bytes.
 func skipKey(frame string) string { return "s" + frame[:min(len(frame), headerLen)] }
+
+// headerSkip returns what acquire takes to pass over the retained outcome
+// of kind stamped st: its header (kind, compute time, expiry, window),
+// which a newer outcome never shares, since its expiry is later.
+func headerSkip(kind byte, st stamp) string {
+	return "s" + string(appendHeader(make([]byte, 0, headerLen), kind, st))
+}
 
 // finish ends tok's lease with frame: published to the waiting followers
 // (and retained for retain milliseconds, when positive). It returns how many

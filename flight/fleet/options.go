@@ -39,6 +39,7 @@ type config struct {
 	forget      forget.Policy            // retention windows; nil: none
 	beta        float64                  // XFetch's beta; 0: no early refresh
 	stale       time.Duration            // the stale-if-error window
+	localCopies int                      // local copies kept at most (local.go)
 
 	clock clock          // tests swap it (export_test.go)
 	rand  func() float64 // uniform in [0, 1), for XFetch; tests swap it
@@ -258,4 +259,21 @@ func WithStaleIfError(d time.Duration) Option {
 		panic("fleet: negative stale-if-error window")
 	}
 	return optionFunc(func(c *config) { c.stale = d })
+}
+
+// WithLocalCopies keeps up to n retained outcomes (see [WithForget]) in
+// this process's memory too, each until its expiry, so that a call within
+// the window is answered without a round trip to Redis; the calls it
+// answers still draw early refreshes. A copy is dropped at its expiry or
+// replaced by a newer outcome that this process receives; past the expiry
+// calls go to Redis. Another process's refresh therefore reaches this
+// process when its copy expires (or sooner, when a refresh drawn here
+// finds it): every value served is still within its window. When n copies
+// are held, further outcomes are not copied until some expire. It panics
+// if n is negative; zero, the default, keeps no copy.
+func WithLocalCopies(n int) Option {
+	if n < 0 {
+		panic("fleet: negative number of local copies")
+	}
+	return optionFunc(func(c *config) { c.localCopies = n })
 }

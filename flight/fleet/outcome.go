@@ -11,10 +11,10 @@ import (
 // frame itself).
 
 // encode returns the frame that finish publishes for fn's outcome (a
-// value, an error, or a miss notice when the value cannot be shared), and
-// how long Redis keeps it (0: not at all; see retain.go). keepOld keeps an
-// error from replacing a retained value.
-func (g *Group[V]) encode(v V, err error, delta time.Duration, keepOld bool) ([]byte, int64) {
+// value, an error, or a miss notice when the value cannot be shared), its
+// stamp, and how long Redis keeps it (0: not at all; see retain.go).
+// keepOld keeps an error from replacing a retained value.
+func (g *Group[V]) encode(v V, err error, delta time.Duration, keepOld bool) ([]byte, stamp, int64) {
 	st, keep := g.stampFor(err, delta, keepOld)
 	if err != nil {
 		code := ""
@@ -28,16 +28,16 @@ func (g *Group[V]) encode(v V, err error, delta time.Duration, keepOld bool) ([]
 		if room := g.cfg.maxPayload - headerLen - binary.MaxVarintLen64 - len(code); len(msg) > room {
 			msg = msg[:max(room, 0)]
 		}
-		return errorFrame(code, msg, st), keep
+		return errorFrame(code, msg, st), st, keep
 	}
 	b, cerr := g.codec.Encode(v)
 	if cerr == nil {
 		if f := valueFrame(b, st); len(f) <= g.cfg.maxPayload {
-			return f, keep
+			return f, st, keep
 		}
 	}
 	g.st.badPayloads.Add(1)
-	return noticeFrame(kindMiss), 0
+	return noticeFrame(kindMiss), stamp{}, 0
 }
 
 // decode reads a frame from another process. kind is kindValue or

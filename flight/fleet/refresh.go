@@ -84,9 +84,10 @@ func (rf *refreshes) close() {
 func (rf *refreshes) wait() { rf.wg.Wait() }
 
 // startRefresh refreshes key in the background, unless this process
-// refreshes it already; frame is the retained outcome to replace. ctx is
-// the context of the call that found it: the refresh keeps its values.
-func (g *Group[V]) startRefresh(ctx context.Context, key string, n flightNames, frame string,
+// refreshes it already; skip names the retained outcome to replace
+// (headerSkip). ctx is the context of the call that found it: the refresh
+// keeps its values.
+func (g *Group[V]) startRefresh(ctx context.Context, key string, n flightNames, skip string,
 	fn func(context.Context) (V, error)) {
 	if !g.rf.begin(key) {
 		return
@@ -96,7 +97,7 @@ func (g *Group[V]) startRefresh(ctx context.Context, key string, n flightNames, 
 		defer g.rf.end(key)
 		defer cancel()
 		defer g.refreshPanic()
-		g.refresh(rctx, key, n, frame, fn)
+		g.refresh(rctx, key, n, skip, fn)
 	}()
 }
 
@@ -133,26 +134,34 @@ func (g *Group[V]) refreshPanic() {
 	panic(pe)
 }
 
-// refresh takes key's lease, unless the retained frame was replaced since
-// or another caller holds the lease, and leads: the new outcome replaces
-// frame. Nobody receives what lead returns.
-func (g *Group[V]) refresh(ctx context.Context, key string, n flightNames, frame string,
+// refresh takes key's lease, unless the retained outcome skip names was
+// replaced since or another caller holds the lease, and leads: the new
+// outcome replaces it. Nobody receives what lead returns; a local copy
+// keeps it, or the newer outcome found.
+func (g *Group[V]) refresh(ctx context.Context, key string, n flightNames, skip string,
 	fn func(context.Context) (V, error)) {
 	if !g.usable() {
 		return
 	}
 	tok := newRefreshToken()
-	a, err := g.acquire(ctx, n, tok, skipKey(frame))
-	if err != nil {
+	a, err := g.acquire(ctx, n, tok, skip)
+	switch {
+	case err != nil:
 		if ctx.Err() == nil {
 			g.failed(err)
 		}
 		return
-	}
-	if !a.lead {
+	case a.retained:
+		if kind, r, err := g.decode(a.frame); kind == kindValue || kind == kindError {
+			g.copies.put(&g.core, key, r, err)
+		}
+		return
+	case !a.lead:
 		return
 	}
 	g.st.refreshes.Add(1)
 	g.hook(evRefresh, key)
-	_, _ = g.lead(ctx, key, n, tok, fn, leadOpts{keepOld: true})
+	r, err := g.lead(ctx, key, n, tok, fn, leadOpts{keepOld: true})
+	g.copies.put(&g.core, key, r, err)
+	g.hook(evRefreshed, key)
 }

@@ -10,12 +10,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/flightkit/flightkit/flight"
 	"github.com/flightkit/flightkit/flight/fleet"
 	"github.com/flightkit/flightkit/flight/forget"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -112,7 +114,7 @@ func TestRetention(t *testing.T) {
 	cmds.take()
 	r = b.DoResult(ctx, "k", value(clock, 0, "other", &runs))
 	assert.Equal(t, fleet.Result[string]{Val: "v1", Shared: true, Age: 3 * time.Second}, r)
-	assert.Equal(t, []string{"evalsha"}, cmds.take(), "one look")
+	assert.Equal(t, []string{"get"}, cmds.take(), "one GET")
 	assert.Equal(t, 1, runs)
 	assert.Equal(t, uint64(1), b.Stats().Hits)
 	assert.Zero(t, b.Stats().Leads)
@@ -506,4 +508,109 @@ func TestRefreshPanicCrashes(t *testing.T) {
 		<-done
 		t.Fatal("the worker did not crash")
 	}
+}
+
+// Local copies: an outcome retained in Redis is kept in memory too, until
+// its expiry: calls within the window need no round trip, still draw
+// refreshes, and a newer outcome stored by another process reaches this
+// one when its copy expires. The number of copies is bounded, and Close
+// drops them with their timers.
+func TestLocalCopies(t *testing.T) {
+	ctx := within(t, 20*time.Second)
+	clock := fleet.NewManualClock()
+	opts := []fleet.Option{fleet.WithClock(clock), fleet.WithForget(forget.Split(10*time.Second, 0))}
+	rdb, cmds := countedClient(t)
+	a := groupOn[string](t, rdb, append(opts, fleet.WithLocalCopies(1), fleet.WithEarlyRefresh(0))...)
+	b := newGroup[string](t, append(opts, refreshAlways...)...)
+	runs := 0
+	_, err, _ := a.Do(ctx, "k", value(clock, 100*time.Millisecond, "v1", &runs))
+	require.NoError(t, err)
+	cmds.take()
+	clock.Advance(2 * time.Second)
+	r := a.DoResult(ctx, "k", value(clock, 0, "other", &runs))
+	assert.Equal(t, fleet.Result[string]{Val: "v1", Shared: true, Age: 2 * time.Second}, r)
+	assert.Empty(t, cmds.take(), "no round trip")
+	assert.Equal(t, uint64(1), a.Stats().LocalHits)
+
+	// Another process refreshes: this one keeps its copy to its expiry.
+	frames := published(t, ctx, "k")
+	v, err, _ := b.Do(ctx, "k", value(clock, 0, "v2", &runs))
+	require.NoError(t, err)
+	assert.Equal(t, "v1", v)
+	recv(t, ctx, frames, "b's refresh")
+	v, _, _ = a.Do(ctx, "k", value(clock, 0, "other", &runs))
+	assert.Equal(t, "v1", v, "the copy, still within its window")
+	clock.Advance(8 * time.Second) // the copy expires
+	v, _, _ = a.Do(ctx, "k", value(clock, 0, "other", &runs))
+	assert.Equal(t, "v2", v, "the newer outcome, from Redis")
+	assert.Equal(t, []string{"get"}, cmds.take())
+	v, _, _ = a.Do(ctx, "k", value(clock, 0, "other", &runs))
+	assert.Equal(t, "v2", v)
+	assert.Empty(t, cmds.take(), "copied again")
+
+	// One copy at most: a second key goes to Redis every time.
+	_, _, _ = a.Do(ctx, "k2", value(clock, 0, "w", &runs))
+	cmds.take()
+	_, _, _ = a.Do(ctx, "k2", value(clock, 0, "other", &runs))
+	assert.Equal(t, []string{"get"}, cmds.take())
+	assert.Equal(t, 3, runs, "v1, b's refresh, w")
+
+	require.NoError(t, a.Close())
+	require.NoError(t, b.Close())
+	assert.Zero(t, clock.Pending(), "no timer left")
+}
+
+// A call answered by a local copy draws early refreshes too, and the
+// refresh's outcome replaces the copy.
+func TestLocalCopyRefresh(t *testing.T) {
+	ctx := within(t, 20*time.Second)
+	clock := fleet.NewManualClock()
+	rdb, cmds := countedClient(t)
+	g := groupOn[string](t, rdb, append([]fleet.Option{fleet.WithClock(clock), fleet.WithLocalCopies(10),
+		fleet.WithForget(forget.Split(10*time.Second, 0))}, refreshAlways...)...)
+	refreshed := events(g, "refreshed")
+	runs := 0
+	_, err, _ := g.Do(ctx, "k", value(clock, 100*time.Millisecond, "v1", &runs))
+	require.NoError(t, err)
+	cmds.take()
+	v, err, _ := g.Do(ctx, "k", value(clock, 100*time.Millisecond, "v2", &runs))
+	require.NoError(t, err)
+	assert.Equal(t, "v1", v, "from the copy, drawing a refresh")
+	recv(t, ctx, refreshed, "the refresh")
+	assert.Equal(t, []string{"evalsha", "evalsha"}, cmds.take(), "the refresh: acquire, finish")
+	r := g.DoResult(ctx, "k", value(clock, 0, "v3", &runs))
+	assert.Equal(t, "v2", r.Val, "the refresh's outcome, copied")
+	assert.Zero(t, r.Age)
+	assert.Equal(t, 2, runs)
+	st := g.Stats()
+	assert.Equal(t, uint64(2), st.LocalHits)
+	assert.Equal(t, uint64(1), st.Refreshes)
+}
+
+// The documented commands suffice for retention and early refresh too.
+func TestACLRetention(t *testing.T) {
+	srv := testServer(t)
+	ctx := within(t, 10*time.Second)
+	p := prefix(t)
+	rule := []any{"ACL", "SETUSER", "fleet", "reset", "on", ">secret", "~{" + p + ":*", "&{" + p + ":*", "-@all"}
+	for _, c := range strings.Fields(aclCommands) {
+		rule = append(rule, c)
+	}
+	require.NoError(t, newClient(t, srv.addr).Do(ctx, rule...).Err())
+	rdb := redis.NewClient(&redis.Options{Addr: srv.addr, Username: "fleet", Password: "secret", ContextTimeoutEnabled: true})
+	t.Cleanup(func() { rdb.Close() })
+	clock := fleet.NewManualClock()
+	g := groupOn[string](t, rdb, append([]fleet.Option{fleet.WithClock(clock),
+		fleet.WithForget(forget.Split(time.Minute, 0))}, refreshAlways...)...)
+	refreshed := events(g, "refreshed")
+	runs := 0
+	_, err, _ := g.Do(ctx, "k", value(clock, time.Millisecond, "v1", &runs)) // GET, acquire, finish with SET
+	require.NoError(t, err)
+	v, err, _ := g.Do(ctx, "k", value(clock, time.Millisecond, "v2", &runs)) // GET, then a refresh
+	require.NoError(t, err)
+	assert.Equal(t, "v1", v)
+	recv(t, ctx, refreshed, "the refresh")
+	v, _, _ = g.Do(ctx, "k", value(clock, 0, "v3", &runs))
+	assert.Equal(t, "v2", v)
+	assert.Zero(t, g.Stats().RedisErrors)
 }

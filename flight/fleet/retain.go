@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Retention: outcomes kept in Redis for a window (WithForget), served past
@@ -13,8 +15,10 @@ import (
 // the script that publishes it, when the forget policy gives it a window.
 // The frame carries its expiry and window (frame.go); Redis holds it a
 // little longer than the window (keepFor), and every reader judges
-// freshness with its own clock against the expiry in the frame. So a
-// caller's first look (acquire) returns the frame at once, and:
+// freshness with its own clock against the expiry in the frame. A group
+// that retains outcomes looks with a plain GET first (peek), which
+// returns the frame; a group that does not finds it with its first
+// acquire. Then:
 //
 //	the frame                         the caller
 //	--------------------------------  ---------------------------------------------
@@ -25,6 +29,17 @@ import (
 //	                                  or takes a newer outcome; for an expired value
 //	                                  within the stale-if-error window, a failure
 //	                                  returns that value, stale, instead
+
+// peek returns the retained outcome frame of n's flight, if any (a GET).
+func (c *core) peek(ctx context.Context, n flightNames) (frame string, ok bool, err error) {
+	frame, err = op(c, ctx, func(ctx context.Context) (string, error) {
+		return c.rdb.Get(ctx, n.out).Result()
+	})
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	return frame, err == nil, err
+}
 
 // stampFor returns the stamp of the frame for fn's outcome, finished now
 // after running delta, and how long Redis keeps the frame, in milliseconds
@@ -69,15 +84,18 @@ func (g *Group[V]) retained(ctx context.Context, key string, n flightNames, tok,
 		g.st.hits.Add(1)
 		if g.early(now, r.st) {
 			g.hook(evEarly, key)
-			g.startRefresh(ctx, key, n, frame, fn) // refresh.go
+			g.startRefresh(ctx, key, n, headerSkip(kind, r.st), fn) // refresh.go
 		}
 		return r, err
 	}
 	// Expired or unreadable: look again, passing this frame over.
-	if kind == kindReleased {
+	lo := leadOpts{skip: skipKey(frame)}
+	switch {
+	case readable:
+		lo.skip = headerSkip(kind, r.st)
+	case kind == kindReleased:
 		g.st.badPayloads.Add(1) // a notice is no outcome to retain
 	}
-	lo := leadOpts{skip: skipKey(frame)}
 	stale := kind == kindValue && now.Before(r.st.expiry.Add(g.cfg.stale))
 	lo.keepOld = stale
 	r.stale = true

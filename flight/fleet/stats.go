@@ -44,6 +44,9 @@ type Stats struct {
 	// (WithForget), one per process and look however many callers shared
 	// it here.
 	Hits uint64
+	// LocalHits counts the calls answered by a local copy of a retained
+	// outcome (WithLocalCopies), without a round trip.
+	LocalHits uint64
 	// Refreshes counts the early refreshes that took the lease and ran fn
 	// (counted in Leads too).
 	Refreshes uint64
@@ -59,6 +62,7 @@ type counters struct {
 	badPayloads, fenced       atomic.Uint64
 	abandoned                 atomic.Uint64
 	hits, refreshes, stale    atomic.Uint64
+	localHits                 atomic.Uint64
 }
 
 // Stats returns a snapshot of the group's counters. It does not block
@@ -75,6 +79,7 @@ func (g *Group[V]) Stats() Stats {
 		Abandoned:   g.st.abandoned.Load(),
 		Joins:       g.local.Stats().Joins,
 		Hits:        g.st.hits.Load(),
+		LocalHits:   g.st.localHits.Load(),
 		Refreshes:   g.st.refreshes.Load(),
 		Stale:       g.st.stale.Load(),
 	}
