@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flightkit/flightkit/flight/internal/callctx"
@@ -25,11 +26,18 @@ type call[V any] struct {
 	val V
 	err error // fn's error, or the *PanicError when fn panicked (fPanic)
 
+	// waiters counts the attached waiters; 0 means abandoned or lingering.
+	// Once a waiter that can detach is attached (fLeavers), it is accessed
+	// atomically: such a waiter leaves without the group's mutex unless it
+	// may be the last (see leave), and finish sets wFinished in it when it
+	// publishes, so that a leaver knows whether it was counted. Otherwise
+	// it is guarded by the group's mutex, like the rest.
+	waiters uint32
+
 	// Guarded by the group's mutex.
-	waiters int32     // attached waiters; 0 means abandoned or lingering
-	flags   uint16    // fXxx; never written once fFinished is set
-	mapped  bool      // the call is the group's entry for its key
-	x       *extra[V] // made on demand; set at creation for DoChan and DoCtx
+	flags  uint16    // fXxx; never written once fFinished is set
+	mapped bool      // the call is the group's entry for its key
+	x      *extra[V] // made on demand; set at creation for DoChan and DoCtx
 }
 
 // The flags of a call.
@@ -42,7 +50,20 @@ const (
 	fCtx                   // fn runs with x.ctx, which Cancel and abandonment cancel
 	fAbandoned             // every waiter detached; counted in Stats.Abandoned
 	fCancelled             // Group.Cancel released the key: the outcome is never retained
+	fLeavers               // a waiter that can detach was attached: waiters is atomic
 )
+
+// wFinished is set in call.waiters when the outcome is published.
+const wFinished = 1 << 31
+
+// count returns the number of waiters attached to c. The group's mutex must
+// be held.
+func (c *call[V]) count() uint32 {
+	if c.flags&fLeavers != 0 {
+		return atomic.LoadUint32(&c.waiters) &^ wFinished
+	}
+	return c.waiters
+}
 
 // extra holds what only calls with DoCtx or DoChan waiters need. The group's
 // mutex guards its fields, which are set at creation or made on demand.

@@ -49,11 +49,14 @@ func (g *Group[K, V]) DoChanCtx(ctx context.Context, key K, fn func(context.Cont
 		g.joinChan(c, ch) // a waiter that never detaches, like DoChan's
 		return ch
 	case ok:
-		g.attach(c)
+		g.attach(c, done != nil)
 	default:
 		b = newCtxCall(g, key, fn)
 		c = &b.c
 		c.waiters = 1
+		if done != nil {
+			c.flags |= fLeavers
+		}
 		b.ctx.Init(ctx, g.cfg.timeout, false)
 		g.insert(key, c, alone)
 		if g.cfg.hedge > 0 {

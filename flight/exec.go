@@ -3,6 +3,7 @@ package flight
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/flightkit/flightkit/flight/internal/callctx"
@@ -77,10 +78,29 @@ func (g *Group[K, V]) finish(c *call[V], key K, own *callctx.Ctx, inline bool, o
 	if o.goexit {
 		fl |= fGoexit
 	}
-	if c.waiters > 1 {
-		fl |= fShared
+	var waiters uint32
+	if c.flags&fLeavers == 0 {
+		waiters = c.waiters
+		if waiters > 1 {
+			fl |= fShared
+		}
+		c.flags |= fl
+	} else {
+		// Waiters may leave without the lock meanwhile: the outcome,
+		// shared included, is complete before wFinished is set, and from
+		// then on a waiter that leaves sees that it was counted and takes
+		// the outcome instead.
+		for flags := c.flags; ; {
+			waiters = atomic.LoadUint32(&c.waiters)
+			c.flags = flags | fl
+			if waiters > 1 {
+				c.flags |= fShared
+			}
+			if atomic.CompareAndSwapUint32(&c.waiters, waiters, waiters|wFinished) {
+				break
+			}
+		}
 	}
-	c.flags |= fl
 	var a *aux[V]
 	var ch chan<- Result[V]
 	if x := c.x; x != nil {
@@ -103,14 +123,13 @@ func (g *Group[K, V]) finish(c *call[V], key K, own *callctx.Ctx, inline bool, o
 		}
 	}
 	if c.mapped {
-		if keep > 0 && c.waiters > 0 && c.flags&fCancelled == 0 {
+		if keep > 0 && waiters > 0 && c.flags&fCancelled == 0 {
 			c.rare().timer = time.AfterFunc(keep, func() { g.expire(key, c) })
 		} else {
 			delete(g.m, key)
 			c.mapped = false
 		}
 	}
-	waiters := c.waiters
 	g.mu.Unlock()
 	// Nothing below writes c, and no other goroutine writes it once
 	// fFinished is set but for a retained outcome's timer (aux.timer), which

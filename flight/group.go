@@ -78,7 +78,7 @@ func (g *Group[K, V]) joinDo(c *call[V], do bool) (V, error, bool) {
 		g.st.hits.Add(1)
 		return c.val, c.err, true
 	}
-	g.attach(c)
+	g.attach(c, false)
 	if c.flags&fWG == 0 {
 		c.flags |= fWG
 		c.wg.Add(1)
@@ -125,7 +125,7 @@ func (g *Group[K, V]) joinChan(c *call[V], ch chan<- Result[V]) {
 		ch <- Result[V]{Val: c.val, Err: c.err, Shared: true}
 		return
 	}
-	g.attach(c)
+	g.attach(c, false)
 	g.addChan(c, ch)
 	g.mu.Unlock()
 	g.st.joins.Add(1)
@@ -190,7 +190,7 @@ func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context)
 			// except that a Goexit in fn is ErrGoexit for it.
 			return g.joinDo(c, false)
 		}
-		g.attach(c)
+		g.attach(c, true)
 		wake, viaCtx := g.waitChan(c)
 		g.mu.Unlock()
 		g.st.joins.Add(1)
@@ -210,6 +210,9 @@ func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context)
 	b := newCtxCall(g, key, fn)
 	c := &b.c
 	c.waiters = 1
+	if done != nil {
+		c.flags |= fLeavers
+	}
 	b.ctx.Init(ctx, g.cfg.timeout, done != nil)
 	g.insert(key, c, alone)
 	if g.cfg.hedge > 0 {
@@ -273,15 +276,10 @@ func (g *Group[K, V]) wait(ctx context.Context, key K, c *call[V], wake <-chan s
 			wake, viaCtx = g.waitChan(c)
 			g.mu.Unlock()
 		case <-ctx.Done():
-			g.mu.Lock()
-			if c.finished() {
+			if !g.detach(key, c) {
 				// The outcome won the race with ctx; it is ours to take.
-				g.mu.Unlock()
 				return c.outcome(false)
 			}
-			f := g.leave(key, c)
-			g.mu.Unlock()
-			f.fire()
 			return v, ctx.Err(), false
 		}
 	}
@@ -319,7 +317,7 @@ func (g *Group[K, V]) ForgetUnshared(key K) bool {
 		g.mu.Unlock()
 		return true
 	}
-	if !c.finished() && c.waiters > 1 {
+	if !c.finished() && c.count() > 1 {
 		g.mu.Unlock()
 		return false
 	}
@@ -390,7 +388,7 @@ func (g *Group[K, V]) evict(key K, c *call[V]) (f firing) {
 		}
 		return f
 	}
-	if c.waiters == 0 && c.flags&fAbandoned == 0 {
+	if c.count() == 0 && c.flags&fAbandoned == 0 {
 		return g.abandon(key, c)
 	}
 	return f
@@ -409,11 +407,12 @@ func (g *Group[K, V]) insert(key K, c *call[V], alone bool) {
 	c.mapped = true
 }
 
-// attach adds a waiter to c, a running call, reviving it if it lingers.
+// attach adds a waiter to c, a running call, reviving it if it lingers;
+// leaver tells whether the waiter can detach.
 // g.mu must be held. The caller counts the join in Stats once it has
 // unlocked, to keep the critical section short.
-func (g *Group[K, V]) attach(c *call[V]) {
-	if c.waiters == 0 {
+func (g *Group[K, V]) attach(c *call[V], leaver bool) {
+	if c.count() == 0 {
 		// A lingering call, which the newcomer revives. Should the stopped
 		// timer's function already be waiting for g.mu, it sees that the
 		// timer is no longer the call's and does nothing.
@@ -422,5 +421,12 @@ func (g *Group[K, V]) attach(c *call[V]) {
 			a.timer = nil
 		}
 	}
-	c.waiters++
+	if leaver {
+		c.flags |= fLeavers
+	}
+	if c.flags&fLeavers != 0 {
+		atomic.AddUint32(&c.waiters, 1)
+	} else {
+		c.waiters++
+	}
 }

@@ -1,6 +1,7 @@
 package flight
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/flightkit/flightkit/flight/internal/callctx"
@@ -40,13 +41,44 @@ func (g *Group[K, V]) mark(c *call[V], kind callctx.Kind, cause error) firing {
 	return f
 }
 
+// detach detaches a waiter whose context ended from c, and reports whether
+// it did: false means that c's outcome was published first, counting the
+// waiter, which must then take it. A waiter that is not the last leaves
+// without the group's mutex: many waiters whose contexts end together
+// (a client timing out) do not queue on it.
+func (g *Group[K, V]) detach(key K, c *call[V]) bool {
+	for {
+		w := atomic.LoadUint32(&c.waiters)
+		switch {
+		case w&wFinished != 0:
+			return false
+		case w > 1:
+			if atomic.CompareAndSwapUint32(&c.waiters, w, w-1) {
+				return true
+			}
+			continue
+		}
+		break // perhaps the last: decide under the lock
+	}
+	g.mu.Lock()
+	if c.finished() {
+		g.mu.Unlock()
+		return false
+	}
+	f := g.leave(key, c)
+	g.mu.Unlock()
+	f.fire()
+	return true
+}
+
 // leave detaches one waiter from an unfinished call, abandoning the call
 // when it was the last, unless it lingers. A call that Forget or Cancel
 // released never lingers: nobody could join it. g.mu must be held; the
 // returned firing must be fired after unlocking it.
 func (g *Group[K, V]) leave(key K, c *call[V]) firing {
-	c.waiters--
-	if c.waiters > 0 {
+	// Other waiters may leave at the same time without the lock, but
+	// never the last one: only under the lock does the count reach 0.
+	if atomic.AddUint32(&c.waiters, ^uint32(0)) > 0 {
 		return firing{}
 	}
 	if g.cfg.linger > 0 && c.mapped {
@@ -66,7 +98,7 @@ func (g *Group[K, V]) linger(key K, c *call[V]) {
 	t = time.AfterFunc(g.cfg.linger, func() {
 		g.mu.Lock()
 		var f firing
-		if a.timer == t && c.waiters == 0 && !c.finished() {
+		if a.timer == t && c.count() == 0 && !c.finished() {
 			a.timer = nil
 			f = g.abandon(key, c)
 		}
