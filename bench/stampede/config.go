@@ -33,6 +33,7 @@ type config struct {
 	Grace       time.Duration // retention window of the grace schemes
 	Beta        float64       // XFetch eagerness
 	CallTimeout time.Duration // flight.WithCallTimeout of the flight schemes; 0: none
+	Hedge       time.Duration // flight.WithHedge of the flight-hedge scheme
 	Redis       string        // the Redis of the fleet schemes; "": an embedded one
 
 	Schemes []string
@@ -62,6 +63,7 @@ func defaultConfig() config {
 		Stall:        2 * time.Second,
 		Grace:        50 * time.Millisecond,
 		Beta:         1,
+		Hedge:        50 * time.Millisecond,
 		Schemes:      schemeNames(),
 		Rounds:       3,
 		Seed:         1,
@@ -99,6 +101,7 @@ func parseFlags(args []string, fs *flag.FlagSet) (config, options, error) {
 	fs.DurationVar(&c.Grace, "grace", c.Grace, "retention window of the grace schemes (forget.Split(grace, 0))")
 	fs.Float64Var(&c.Beta, "beta", c.Beta, "XFetch beta: >1 refreshes earlier, <1 later")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", c.CallTimeout, "flight.WithCallTimeout for the flight schemes (0: none)")
+	fs.DurationVar(&c.Hedge, "hedge", c.Hedge, "flight.WithHedge for the flight-hedge scheme: a backup query after this long without an answer")
 	fs.StringVar(&c.Redis, "redis", c.Redis, "address of the Redis that the fleet and redis-lock-poll schemes share (default: an embedded one)")
 	schemes := fs.String("schemes", strings.Join(c.Schemes, ","), "comma-separated schemes to run: "+strings.Join(schemeNames(), ", "))
 	fs.IntVar(&c.Rounds, "rounds", c.Rounds, "runs of each scheme, interleaved, seeded -seed, -seed+1, ...; the table shows their median and range")
@@ -134,8 +137,8 @@ func (c config) validate() error {
 		return errors.New("-clients and -procs must be at least 1")
 	case c.Procs > c.Clients:
 		return errors.New("-procs must not exceed -clients")
-	case c.Duration <= 0 || c.TTL <= 0 || c.Deadline <= 0 || c.Latency <= 0 || c.Bucket <= 0:
-		return errors.New("-duration, -ttl, -deadline, -latency and -bucket must be positive")
+	case c.Duration <= 0 || c.TTL <= 0 || c.Deadline <= 0 || c.Latency <= 0 || c.Bucket <= 0 || c.Hedge <= 0:
+		return errors.New("-duration, -ttl, -deadline, -latency, -bucket and -hedge must be positive")
 	case c.Think < 0 || c.Backoff < 0 || c.Grace < 0 || c.Retries < 0 || c.CacheLatency < 0 ||
 		c.Stall < 0 || c.CallTimeout < 0:
 		return errors.New("-think, -backoff, -grace, -retries, -cache-latency, -stall and -call-timeout must not be negative")

@@ -17,6 +17,7 @@
 //	flight-grace         flight with forget.Split(grace, 0): stragglers share the last result
 //	flight-xfetch        flight plus XFetch probabilistic early refresh (Vattani et al., 2015)
 //	flight-grace-xfetch  flight-grace plus XFetch
+//	flight-hedge         flight with WithHedge(-hedge): a backup query when the first is slow
 //	stale-refresh        serve the expired value, refresh in the background (one per process)
 //	fleet                fleet.Group on a shared Redis: one query per expiry for all processes,
 //	                     followers woken by pub/sub

@@ -52,6 +52,9 @@ var schemes = []scheme{
 		g := newGroup(cfg, flight.WithForget(forget.Split(cfg.Grace, 0)))
 		return &xfetch{flightGet: flightGet{p: p, g: g}, beta: cfg.Beta}
 	}, false},
+	{"flight-hedge", func(p *proc, cfg config) getter {
+		return &flightGet{p: p, g: newGroup(cfg, flight.WithHedge(cfg.Hedge))}
+	}, false},
 	{"stale-refresh", func(p *proc, _ config) getter {
 		return &staleRefresh{flightGet{p: p, g: flight.New[string, Value]()}}
 	}, false},
