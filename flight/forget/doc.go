@@ -27,5 +27,7 @@
 //
 // A forget policy is not a cache: windows are meant to be short (the length
 // of a burst), and a retained result is never refreshed. When a value may be
-// served for minutes, put a cache in front of the group.
+// served for minutes, use a cache: package memo
+// (github.com/flightkit/flightkit/flight/memo) keeps outcomes for a policy's
+// windows and refreshes them early, in the background.
 package forget
