@@ -3,6 +3,7 @@ package flight_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/flightkit/flightkit/flight"
@@ -113,4 +114,48 @@ func ExampleGroup_Forget() {
 	// Output:
 	// after Forget: v2
 	// earlier caller: v1
+}
+
+// ExampleGroup_DoChanCtx shows the channel form of DoCtx: the call is
+// registered when DoChanCtx returns, and the channel answers with ctx's
+// error as soon as ctx ends.
+func ExampleGroup_DoChanCtx() {
+	var g flight.Group[string, string]
+	release := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := g.DoChanCtx(ctx, "profile", func(ctx context.Context) (string, error) {
+		<-release
+		return "profile", nil
+	})
+	fmt.Println("in flight:", g.InFlight()) // registered before DoChanCtx returned
+	cancel()
+	r := <-ch
+	fmt.Println(r.Err)
+	close(release)
+	// Output:
+	// in flight: 1
+	// context canceled
+}
+
+// ExampleWithHedge shows a call whose first execution stalls: after the
+// hedge delay a backup runs, its outcome reaches the caller, and the stalled
+// execution's context is cancelled with ErrHedgeLost.
+func ExampleWithHedge() {
+	g := flight.New[string, string](flight.WithHedge(10 * time.Millisecond))
+	var runs atomic.Int32
+	lost := make(chan error, 1)
+	query := func(ctx context.Context) (string, error) {
+		if runs.Add(1) == 1 {
+			<-ctx.Done() // the first query stalls until it is no longer needed
+			lost <- context.Cause(ctx)
+			return "", ctx.Err()
+		}
+		return "row", nil
+	}
+	v, err, _ := g.DoCtx(context.Background(), "q", query)
+	fmt.Println(v, err)
+	fmt.Println("the stalled query:", <-lost)
+	// Output:
+	// row <nil>
+	// the stalled query: flight: the other execution of a hedged call finished first
 }

@@ -14,6 +14,13 @@ import (
 // The zero value is ready to use, and behaves exactly like [New] with no
 // options; its map is created on first use. A Group must not be copied after
 // first use.
+//
+// Every key works, or fails at once in its caller: a key whose dynamic type
+// cannot be hashed (an interface K holding a slice, a map or a function)
+// panics with a message that starts with "flight: unhashable key", before
+// the group is touched, so other keys keep working; a key that is not equal
+// to itself (a float NaN, or a value holding one) runs alone: fn runs for
+// that caller only, unshared, and nothing is registered for it.
 type Group[K comparable, V any] struct {
 	mu   sync.Mutex
 	m    map[K]*call[V] // guarded by mu; created lazily

@@ -57,6 +57,30 @@ func (w *twins) requireNoStart(t *testing.T) {
 	requireNoValue(t, w.started, "another execution")
 }
 
+// hedged is a DoCtx call on key "k" in a group with WithHedge(hedgeAfter)
+// and more options, whose fn is a twins.
+type hedged struct {
+	g       *flight.Group[string, int]
+	w       *twins
+	r       <-chan result   // the caller
+	primary context.Context // the first execution's context
+}
+
+// newHedged makes the call with ctx and waits for its first execution.
+func newHedged(t *testing.T, ctx context.Context, opts ...flight.Option) *hedged {
+	t.Helper()
+	h := &hedged{g: flight.New[string, int](append([]flight.Option{flight.WithHedge(hedgeAfter)}, opts...)...), w: newTwins()}
+	h.r = asyncDoCtx(ctx, h.g, "k", h.w.fn)
+	h.primary = h.w.start(t, "the primary")
+	return h
+}
+
+// backup waits for the backup execution and returns its context.
+func (h *hedged) backup(t *testing.T) context.Context {
+	t.Helper()
+	return h.w.start(t, "the backup")
+}
+
 // TestGroupHedge checks G13's hedge: after d without an outcome, one backup
 // execution starts; every waiter gets the first outcome; the other
 // execution's context is cancelled with ErrHedgeLost.
@@ -98,10 +122,8 @@ func TestGroupHedge(t *testing.T) {
 	}
 	t.Run("an outcome before d starts no backup", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter))
-			w := newTwins()
-			r := asyncDoCtx(t.Context(), g, "k", w.fn)
-			w.start(t, "the primary")
+			h := newHedged(t, t.Context())
+			g, w, r := h.g, h.w, h.r
 			time.Sleep(hedgeAfter / 2)
 			w.end(0, 1)
 			requireValue(t, recvWithin(t, r, "the waiter"), 1, false)
@@ -112,11 +134,9 @@ func TestGroupHedge(t *testing.T) {
 	})
 	t.Run("at most one backup", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter))
-			w := newTwins()
-			r := asyncDoCtx(t.Context(), g, "k", w.fn)
-			w.start(t, "the primary")
-			w.start(t, "the backup")
+			h := newHedged(t, t.Context())
+			w, r := h.w, h.r
+			h.backup(t)
 			time.Sleep(10 * hedgeAfter)
 			w.requireNoStart(t)
 			w.end(0, 1)
@@ -126,11 +146,9 @@ func TestGroupHedge(t *testing.T) {
 	})
 	t.Run("a starter whose ctx cannot end", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter))
-			w := newTwins()
-			r := asyncDoCtx(context.Background(), g, "k", w.fn)
-			w.start(t, "the primary, on a goroutine of its own")
-			w.start(t, "the backup")
+			h := newHedged(t, context.Background()) // fn still runs on a goroutine of its own
+			w, r := h.w, h.r
+			h.backup(t)
 			w.end(1, 2)
 			requireValue(t, recvWithin(t, r, "the starter"), 2, false)
 			w.end(0, 1)
@@ -157,10 +175,8 @@ func TestGroupHedge(t *testing.T) {
 func TestGroupHedgeCombined(t *testing.T) {
 	t.Run("Cancel before d: no backup", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter))
-			w := newTwins()
-			r := asyncDoCtx(t.Context(), g, "k", w.fn)
-			primary := w.start(t, "the primary")
+			h := newHedged(t, t.Context())
+			g, w, r, primary := h.g, h.w, h.r, h.primary
 			require.True(t, g.Cancel("k", errTest))
 			time.Sleep(2 * hedgeAfter)
 			w.requireNoStart(t)
@@ -171,11 +187,8 @@ func TestGroupHedgeCombined(t *testing.T) {
 	})
 	t.Run("Cancel after the backup started cancels both", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter))
-			w := newTwins()
-			r := asyncDoCtx(t.Context(), g, "k", w.fn)
-			primary := w.start(t, "the primary")
-			backup := w.start(t, "the backup")
+			h := newHedged(t, t.Context())
+			g, w, r, primary, backup := h.g, h.w, h.r, h.primary, h.backup(t)
 			require.True(t, g.Cancel("k", errTest))
 			for _, ctx := range []context.Context{primary, backup} {
 				requireDone(t, ctx, "an execution's context")
@@ -188,11 +201,9 @@ func TestGroupHedgeCombined(t *testing.T) {
 	})
 	t.Run("the last waiter leaves: both abandoned", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter))
-			w := newTwins()
 			ctx, cancel := context.WithCancel(t.Context())
-			r := asyncDoCtx(ctx, g, "k", w.fn)
-			primary := w.start(t, "the primary")
+			h := newHedged(t, ctx)
+			w, r, primary := h.w, h.r, h.primary
 			backup := w.start(t, "the backup")
 			cancel()
 			require.ErrorIs(t, recvWithin(t, r, "the waiter").err, context.Canceled)
@@ -206,11 +217,9 @@ func TestGroupHedgeCombined(t *testing.T) {
 	})
 	t.Run("no waiter at d (linger): no backup", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter), flight.WithLinger(time.Hour))
-			w := newTwins()
 			ctx, cancel := context.WithCancel(t.Context())
-			r := asyncDoCtx(ctx, g, "k", w.fn)
-			w.start(t, "the primary")
+			h := newHedged(t, ctx, flight.WithLinger(time.Hour))
+			g, w, r := h.g, h.w, h.r
 			cancel()
 			require.ErrorIs(t, recvWithin(t, r, "the waiter").err, context.Canceled)
 			time.Sleep(2 * hedgeAfter)
@@ -225,10 +234,8 @@ func TestGroupHedgeCombined(t *testing.T) {
 	})
 	t.Run("Forget: the waiters still get a backup", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter))
-			w := newTwins()
-			r := asyncDoCtx(t.Context(), g, "k", w.fn)
-			w.start(t, "the primary")
+			h := newHedged(t, t.Context())
+			g, w, r := h.g, h.w, h.r
 			g.Forget("k")
 			w.start(t, "the backup")
 			w.end(1, 2)
@@ -238,11 +245,8 @@ func TestGroupHedgeCombined(t *testing.T) {
 	})
 	t.Run("the call timeout passes first: no backup, the same deadline", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter), flight.WithCallTimeout(3*hedgeAfter))
-			w := newTwins()
-			r := asyncDoCtx(t.Context(), g, "k", w.fn)
-			primary := w.start(t, "the primary")
-			backup := w.start(t, "the backup")
+			h := newHedged(t, t.Context(), flight.WithCallTimeout(3*hedgeAfter))
+			w, r, primary, backup := h.w, h.r, h.primary, h.backup(t)
 			d1, _ := primary.Deadline()
 			d2, ok := backup.Deadline()
 			require.True(t, ok)
@@ -253,10 +257,8 @@ func TestGroupHedgeCombined(t *testing.T) {
 			requireValue(t, recvWithin(t, r, "the waiter"), 2, false)
 			w.end(0, 1)
 
-			g2 := flight.New[string, int](flight.WithHedge(hedgeAfter), flight.WithCallTimeout(hedgeAfter/2))
-			w2 := newTwins()
-			r2 := asyncDoCtx(t.Context(), g2, "k", w2.fn)
-			w2.start(t, "the primary")
+			h2 := newHedged(t, t.Context(), flight.WithCallTimeout(hedgeAfter/2))
+			w2, r2 := h2.w, h2.r
 			time.Sleep(2 * hedgeAfter)
 			w2.requireNoStart(t)
 			w2.end(0, 1)
@@ -265,11 +267,8 @@ func TestGroupHedgeCombined(t *testing.T) {
 	})
 	t.Run("the first outcome panics", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter))
-			w := newTwins()
-			r := asyncDoCtx(t.Context(), g, "k", w.fn)
-			w.start(t, "the primary")
-			backup := w.start(t, "the backup")
+			h := newHedged(t, t.Context())
+			w, r, backup := h.w, h.r, h.backup(t)
 			w.finish[0] <- func() (int, error) { panic(crashMarker) }
 			pe, ok := recvWithin(t, r, "the waiter").panicVal.(*flight.PanicError)
 			require.True(t, ok, "the waiter panics with a *PanicError")
@@ -281,12 +280,9 @@ func TestGroupHedgeCombined(t *testing.T) {
 	t.Run("the slower execution panics: the handler gets it", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			handled := make(chan *flight.PanicError, 1)
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter),
-				flight.WithPanicHandler(func(pe *flight.PanicError) { handled <- pe }))
-			w := newTwins()
-			r := asyncDoCtx(t.Context(), g, "k", w.fn)
-			w.start(t, "the primary")
-			w.start(t, "the backup")
+			h := newHedged(t, t.Context(), flight.WithPanicHandler(func(pe *flight.PanicError) { handled <- pe }))
+			g, w, r := h.g, h.w, h.r
+			h.backup(t)
 			w.end(1, 2)
 			requireValue(t, recvWithin(t, r, "the waiter"), 2, false)
 			w.finish[0] <- func() (int, error) { panic(crashMarker) }
@@ -296,11 +292,9 @@ func TestGroupHedgeCombined(t *testing.T) {
 	})
 	t.Run("the first outcome is a Goexit", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter))
-			w := newTwins()
-			r := asyncDoCtx(t.Context(), g, "k", w.fn)
-			w.start(t, "the primary")
-			w.start(t, "the backup")
+			h := newHedged(t, t.Context())
+			w, r := h.w, h.r
+			h.backup(t)
 			w.finish[1] <- func() (int, error) { runtime.Goexit(); return 0, nil }
 			require.ErrorIs(t, recvWithin(t, r, "the waiter").err, flight.ErrGoexit)
 			w.end(0, 1)
@@ -308,11 +302,9 @@ func TestGroupHedgeCombined(t *testing.T) {
 	})
 	t.Run("a forget policy keeps the first outcome", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			g := flight.New[string, int](flight.WithHedge(hedgeAfter), flight.WithForget(forget.After(time.Hour)))
-			w := newTwins()
-			r := asyncDoCtx(t.Context(), g, "k", w.fn)
-			w.start(t, "the primary")
-			w.start(t, "the backup")
+			h := newHedged(t, t.Context(), flight.WithForget(forget.After(time.Hour)))
+			g, w, r := h.g, h.w, h.r
+			h.backup(t)
 			w.end(1, 2)
 			requireValue(t, recvWithin(t, r, "the waiter"), 2, false)
 			w.end(0, 1)

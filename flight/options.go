@@ -28,9 +28,13 @@ type config struct {
 }
 
 // WithCallTimeout gives the context that [Group.DoCtx] passes to fn a
-// deadline d after the call starts. Without it fn's context has no deadline:
-// waiters bring their own deadlines and leave when they pass. It panics if d
-// is negative; zero means no timeout.
+// deadline d after the call starts, so that a call stuck in fn (a query that
+// hangs) ends, provided fn honours its context, and the next caller of its
+// key starts afresh. Without it fn's context has no deadline: waiters bring
+// their own deadlines and leave when they pass, but as long as callers keep
+// arriving they join the stuck call, and every one of them fails. A
+// deadline that passed wins over any later cancellation of fn's context.
+// It panics if d is negative; zero means no timeout.
 func WithCallTimeout(d time.Duration) Option {
 	if d < 0 {
 		panic("flight: negative call timeout")
