@@ -75,6 +75,9 @@ func TestMedianAndSpread(t *testing.T) {
 	if got := spread([]float64{21.3}, fmtMS); got != "21.3ms" {
 		t.Errorf("spread of one round = %q, want the value alone", got)
 	}
+	if got := fmtPercent(99.9996); got != "99.99%" {
+		t.Errorf("fmtPercent(99.9996) = %q, want 99.99%%: only 100 is 100%%", got)
+	}
 	if got := spread([]float64{100, 100}, fmtPercent); got != "100%" {
 		t.Errorf("spread of equal rounds = %q, want the value alone", got)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -253,13 +254,13 @@ func median(v []float64) float64 {
 // number of rounds.
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// fmtPercent formats a success rate: two decimals, but 100% exactly when
-// every request succeeded.
+// fmtPercent formats a success rate: two decimals, rounded down so that
+// 100% means every request succeeded.
 func fmtPercent(v float64) string {
 	if v == 100 {
 		return "100%"
 	}
-	return fmt.Sprintf("%.2f%%", v)
+	return fmt.Sprintf("%.2f%%", math.Floor(v*100+1e-6)/100)
 }
 
 // fmtMS formats milliseconds with a unit that keeps three digits or fewer.

@@ -93,19 +93,21 @@ func writePlots(dir, name, ext string, rep report) ([]string, error) {
 // keeps the backend at one query and one that fills it with forty are both
 // readable on one scale.
 func saveLoad(path, ext string, rep report, styles []look) error {
-	top := 1
+	top, buckets := 1, 0
 	for _, s := range rep.Schemes {
 		top = max(top, slices.Max(append([]int{0}, s.Load...)))
+		buckets = max(buckets, len(s.Load))
 	}
+	end := max(rep.Config.DurationMS, float64(buckets)*rep.Config.BucketMS) / 1000
 	rows := make([][]*plot.Plot, len(rep.Schemes))
 	for i := range rep.Schemes {
-		p := loadPanel(rep, i, styles[i], float64(top))
+		p := loadPanel(rep, i, styles[i], float64(top), end)
 		if i == len(rep.Schemes)-1 {
 			p.X.Label.Text = "time (s), first round"
 		}
 		rows[i] = []*plot.Plot{p}
 	}
-	const panel = 2.6 * vg.Centimeter
+	const panel = 2.8 * vg.Centimeter
 	c, err := draw.NewFormattedCanvas(16*vg.Centimeter, panel*vg.Length(len(rows))+vg.Centimeter, ext)
 	if err != nil {
 		return err
@@ -130,7 +132,7 @@ func saveLoad(path, ext string, rep report, styles []look) error {
 	return f.Close()
 }
 
-func loadPanel(rep report, i int, st look, top float64) *plot.Plot {
+func loadPanel(rep report, i int, st look, top, end float64) *plot.Plot {
 	s := rep.Schemes[i]
 	p := plot.New()
 	p.Title.Text = s.Scheme
@@ -144,7 +146,7 @@ func loadPanel(rep report, i int, st look, top float64) *plot.Plot {
 	p.Y.Scale = log1pScale{}
 	p.Y.Tick.Marker = plot.TickerFunc(countTicks)
 	p.Y.Min, p.Y.Max = 0, top
-	p.X.Min, p.X.Max = 0, rep.Config.DurationMS/1000
+	p.X.Min, p.X.Max = 0, end
 	p.X.Tick.Marker = plot.TickerFunc(timeTicks)
 	pts := make(plotter.XYs, 0, 2*len(s.Load))
 	w := rep.Config.BucketMS / 1000
@@ -170,14 +172,21 @@ func (log1pScale) Normalize(lo, hi, y float64) float64 {
 	return (math.Log1p(y) - math.Log1p(lo)) / (math.Log1p(hi) - math.Log1p(lo))
 }
 
-// countTicks labels 0, 1, 2, 5, 10, 20, 50, ... up to hi.
+// countTicks labels 0, 1, 3, 10, 30, ... up to hi, about evenly spaced on
+// the log(1+y) axis, with unlabelled ticks at 2, 5, 20, 50, ...
 func countTicks(lo, hi float64) []plot.Tick {
 	ticks := []plot.Tick{{Value: 0, Label: "0"}}
 	for m := 1.0; m <= hi; m *= 10 {
-		for _, f := range []float64{1, 2, 5} {
-			if v := f * m; v >= lo && v <= hi {
-				ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+		for _, f := range []float64{1, 2, 3, 5} {
+			v := f * m
+			if v < lo || v > hi {
+				continue
 			}
+			t := plot.Tick{Value: v}
+			if f == 1 || f == 3 {
+				t.Label = strconv.FormatFloat(v, 'f', -1, 64)
+			}
+			ticks = append(ticks, t)
 		}
 	}
 	return ticks
