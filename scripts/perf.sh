@@ -14,20 +14,32 @@
 #   scripts/perf.sh . -cpu=1,2           extra flags go to go test
 #   INPUT=bench/out/x.txt scripts/perf.sh
 #                                        no run: regenerate the doc from a saved run
+#   scripts/perf.sh -check               no run: fail if docs/performance.md is not what
+#                                        the committed data gives (CI runs this)
 #
-# The raw output goes to bench/out/ (gitignored), with a .meta file beside it
-# that records the machine and the command, so that regenerating from a saved
-# run gives the same document. The doc's hand-written part is the template
-# below; everything else in docs/performance.md is generated.
+# The doc and its data are written together: the raw output of the run that
+# docs/performance.md shows is committed as docs/data/performance.txt, with
+# docs/data/performance.meta beside it (the machine and the command), so that
+# anyone can regenerate the same document and CI can check that it matches.
+# Every run also keeps a copy in bench/out/ (gitignored). The doc's
+# hand-written part is the template below; everything else in
+# docs/performance.md is generated.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 COUNT="${COUNT:-10}"
 ROUNDS="${ROUNDS:-1}"
+CHECK=""
+if [ "${1:-}" = -check ]; then
+	CHECK=1
+	shift
+	INPUT=docs/data/performance.txt
+fi
 BENCH="${1:-.}"
 shift || true
 BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da
 DOC=docs/performance.md
+DATA=docs/data/performance
 
 # benchstat: the one on PATH, else the pinned version, installed once.
 benchstat_cmd() {
@@ -44,7 +56,7 @@ benchstat_cmd() {
 	"$bin" "$@"
 }
 
-metaval() { [ -f "$meta" ] && sed -n "s/^$1: //p" "$meta" | head -n1 || true; }
+metaval() { [ -f "$meta" ] && sed -n "/^$1: /{s/^$1: //p;q}" "$meta" || true; }
 
 # --- run (unless INPUT names a saved one) --------------------------------------
 if [ -n "${INPUT:-}" ]; then
@@ -60,7 +72,7 @@ else
 	{
 		echo "date: $(date -u +%Y-%m-%d)"
 		echo "nproc: $(nproc)"
-		echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+		echo "cpu: $(sed -n '/^model name/{s/^model name[[:space:]]*: //p;q}' /proc/cpuinfo)"
 		echo "go: $(go version)"
 		echo "flight: $(git log -1 --format=%h -- flight go.mod)$(git diff --quiet HEAD -- flight go.mod || echo ' with uncommitted changes')"
 		echo "kernel: $(uname -sr)"
@@ -157,17 +169,26 @@ BatchWake/callers=1024|recv|-|-|Batch floor: 1024 waiters woken, select on own c
 EOF
 }
 
-# pvalues prints "case<TAB>procs<TAB>impl<TAB>p" from benchstat's sec/op table:
-# the p-value of each implementation's difference from flight.
+# pvalues prints "case<TAB>procs<TAB>impl<TAB>p<TAB>sig" from benchstat's sec/op
+# table: the p-value of each implementation's difference from flight, and
+# whether benchstat calls that difference significant (1) or not (0, shown as
+# "~"). The verdict is benchstat's own (p <= alpha, before rounding), never
+# re-derived from the rounded p printed beside it.
 pvalues() {
 	benchstat_cmd -format csv -col /impl "$out" 2>/dev/null | awk -F ',' -v OFS='\t' '
 	/^,/ && !hdr { for (i = 2; i <= NF; i++) if ($i != "") impl[i] = $i; hdr = 1; next }
 	/^,/ { next }
-	hdr && $0 == "" { exit }
+	# Read to the end rather than exit: an early exit would kill benchstat
+	# with SIGPIPE, which pipefail turns into a failure of the whole script.
+	hdr && $0 == "" { stop = 1 }
+	stop { next }
 	hdr && $1 != "geomean" {
 		name = $1; procs = 1
 		if (match(name, /-[0-9]+$/)) { procs = substr(name, RSTART + 1); name = substr(name, 1, RSTART - 1) }
-		for (i in impl) if ($(i + 3) ~ /^p=/) { p = $(i + 3); sub(/^p=/, "", p); sub(/ .*/, "", p); print name, procs, impl[i], p }
+		for (i in impl) if ($(i + 3) ~ /^p=/) {
+			p = $(i + 3); sub(/^p=/, "", p); sub(/ .*/, "", p)
+			print name, procs, impl[i], p, ($(i + 2) == "~" ? 0 : 1)
+		}
 	}'
 }
 
@@ -175,7 +196,7 @@ ratio_table() {
 	{ medians; echo "--"; pvalues | sed 's/^/P\t/'; echo "--"; targets; } | awk -F '\t' '
 	function num(x) { return x >= 100 ? sprintf("%.0f", x) : sprintf("%.3g", x) }
 	$0 == "--" { if (++sect == 2) FS = "|"; next }
-	sect == 1 { pv[$2, $3, $4] = $5; next }
+	sect == 1 { pv[$2, $3, $4] = $5; sig[$2, $3, $4] = $6; next }
 	sect == 0 {
 		m[$1, $2, $3, $4] = $5
 		if (!(($2) in seenp)) { seenp[$2] = 1; procs[++np] = $2 }
@@ -193,7 +214,7 @@ ratio_table() {
 			pval = ((c, P, base) in pv) ? pv[c, P, base] : ""
 			note = ""
 			if (maxr != "-" && r > maxr + 1e-9) {
-				if (maxr == "1.0" && pval != "" && pval + 0 >= 0.05)
+				if (maxr == "1.0" && pval != "" && sig[c, P, base] == 0)
 					note = " (not significantly slower)"
 				else { ok = 0; why = sprintf("time %.2fx > %sx", r, maxr) }
 			}
@@ -246,6 +267,7 @@ scripts/perf.sh                       # all benchmarks, 10 runs each, then regen
 COUNT=6 scripts/perf.sh 'HotKey'      # a subset (a -bench regexp); benchstat needs >= 6 runs
 COUNT=1 ROUNDS=8 scripts/perf.sh      # interleaved: 8 rounds of -count=1 (see below)
 INPUT=bench/out/latest.txt scripts/perf.sh           # no run: regenerate from a saved one
+scripts/perf.sh -check                               # does this file match docs/data/performance.txt?
 go -C bench test -run='^$' -bench=. -benchtime=1x    # the CI smoke run: every case once
 ```
 
@@ -319,22 +341,24 @@ EOF
 	echo "| | |"
 	echo "| --- | --- |"
 	echo "| date | $(metaval date) |"
-	echo "| machine | $(metaval nproc) CPUs, $(metaval cpu) (\`$(sed -n 's/^cpu: //p' "$out" | head -n1 | sed 's/[[:space:]]*$//')\` as Go reports it) |"
+	echo "| machine | $(metaval nproc) CPUs, $(metaval cpu) (\`$(sed -n '/^cpu: /{s/^cpu: //;s/[[:space:]]*$//p;q}' "$out")\` as Go reports it) |"
 	echo "| OS | $(metaval kernel) |"
 	echo "| Go | $(metaval go) |"
 	echo "| flight at | $(metaval flight) |"
 	echo "| command | \`$(metaval command)\` |"
-	echo "| benchstat | \`benchstat -col /impl $(basename "$out")\` |"
+	echo "| benchstat | \`benchstat -col /impl $DATA.txt\` |"
 	echo
 	echo "## flight against x/sync"
 	echo
 	cat <<'EOF'
 Medians of the run above. The ratio is flight's ns/op over the baseline's (`xsync-do`: x/sync's
 plain `Do`; `xsync`: x/sync's own form of the same operation); `p` is benchstat's p-value for
-that difference (below 0.05: significant). A `<= 1.0x` target counts as met when flight is not
-significantly slower. `net of floor` is the same ratio after subtracting `impl=floor`, the
-harness alone, from both: what each implementation adds on top of waking the callers. The
-targets come from issues 2 and 5 and apply to the ratio, not to the net ratio.
+that difference. benchstat calls a difference significant when p <= 0.05 (its `-alpha`), and
+shows `~` in its own table below when it is not; a `<= 1.0x` target counts as met when flight is
+not significantly slower by that rule. `net of floor` is the same ratio after subtracting
+`impl=floor`, the harness alone, from both: what each implementation adds on top of waking the
+callers. The targets are flightkit's performance goals, one per row, kept with the script that generates this
+page (`scripts/perf.sh`); they apply to the ratio, not to the net ratio.
 EOF
 	echo
 	echo "| case | benchmark | baseline | flight ns/op | baseline ns/op | ratio | p | net of floor | target | flight allocs/op | baseline allocs/op | alloc target | result |"
@@ -353,6 +377,18 @@ EOF
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 write_doc >"$tmp"
+if [ -n "$CHECK" ]; then
+	if ! diff -u "$DOC" "$tmp" >&2; then
+		echo "perf.sh: $DOC is not what $DATA.txt gives (above: - the file, + the data); regenerate both with scripts/perf.sh, or the doc alone with INPUT=$DATA.txt scripts/perf.sh" >&2
+		exit 1
+	fi
+	echo "$DOC matches $DATA.txt" >&2
+	exit 0
+fi
 mv "$tmp" "$DOC"
 trap - EXIT
-echo "wrote $DOC from $out" >&2
+# The doc and the data it shows are committed together.
+mkdir -p "$(dirname "$DATA")"
+[ "$out" -ef "$DATA.txt" ] || cp "$out" "$DATA.txt"
+if [ -f "$meta" ] && ! [ "$meta" -ef "$DATA.meta" ]; then cp "$meta" "$DATA.meta"; fi
+echo "wrote $DOC and its data, $DATA.txt and $DATA.meta, from $out" >&2
