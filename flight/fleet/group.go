@@ -145,7 +145,10 @@ func New[V any](rdb redis.UniversalClient, opts ...Option) *Group[V] {
 // Do runs fn and returns its outcome, unless a call for key is already
 // running in this process or in another one sharing the group's Redis and
 // prefix: then Do waits for that call and returns its outcome. shared
-// reports whether more than one caller, in any process, received it.
+// reports whether more than one caller, in any process, received it. With
+// [WithForget], an outcome retained in Redis within its window is returned
+// without calling fn, and the call may start an early refresh in the
+// background ([WithEarlyRefresh]).
 //
 // The caller waits only as long as ctx allows: when ctx ends first, Do
 // returns ctx.Err() at once and the call goes on for the other callers.

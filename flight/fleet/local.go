@@ -54,7 +54,7 @@ func (cs *copies[V]) get(key string, now time.Time) (*localCopy[V], bool) {
 // expiry, unless it is not retained, already expired, older than the copy
 // held, or there is no room.
 func (cs *copies[V]) put(c *core, key string, r result[V], err error) {
-	if cs.max == 0 || r.stale || r.st.expiry.IsZero() {
+	if cs.max == 0 || r.stale || r.st.expiry.IsZero() || c.closed.Load() {
 		return
 	}
 	now := c.cfg.clock.Now()

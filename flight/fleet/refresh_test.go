@@ -139,13 +139,8 @@ func TestRetention(t *testing.T) {
 		d := newGroup[string](t, fleet.WithClock(clock), keepErrs)
 		_, err, _ = c.Do(ctx, "e2", fail)
 		require.ErrorIs(t, err, boom)
-		before := runs
-		_, err, shared = d.Do(ctx, "e2", fail)
-		var re *fleet.RemoteError
-		require.ErrorAs(t, err, &re)
+		re := retainedError(t, ctx, d, "e2", fail, &runs)
 		assert.Equal(t, "boom", re.Message)
-		assert.True(t, shared)
-		assert.Equal(t, before, runs, "a retained error: fn not called")
 	})
 
 	t.Run("context errors are never retained", func(t *testing.T) {
@@ -154,11 +149,31 @@ func TestRetention(t *testing.T) {
 			key := fmt.Sprint("c", i)
 			_, err, _ := c.Do(ctx, key, func(context.Context) (string, error) { return "", cerr })
 			require.ErrorIs(t, err, cerr)
-			n, err := rdb.Exists(ctx, outKey(t, key)).Result()
-			require.NoError(t, err)
-			assert.Zero(t, n, "%v retained", cerr)
+			assertNoKey(t, ctx, rdb, outKey(t, key), "%v retained", cerr)
 		}
 	})
+}
+
+// retainedError calls g.Do(key) and returns the RemoteError it receives,
+// retained by another process: shared, and fn not called.
+func retainedError(t *testing.T, ctx context.Context, g *fleet.Group[string], key string,
+	fn func(context.Context) (string, error), runs *int) *fleet.RemoteError {
+	t.Helper()
+	before := *runs
+	_, err, shared := g.Do(ctx, key, fn)
+	var re *fleet.RemoteError
+	require.ErrorAs(t, err, &re)
+	assert.True(t, shared)
+	assert.Equal(t, before, *runs, "a retained error: fn not called")
+	return re
+}
+
+// assertNoKey checks that Redis holds no key named key.
+func assertNoKey(t *testing.T, ctx context.Context, rdb *redis.Client, key string, msgAndArgs ...any) {
+	t.Helper()
+	n, err := rdb.Exists(ctx, key).Result()
+	require.NoError(t, err)
+	assert.Zero(t, n, msgAndArgs...)
 }
 
 func outKey(t *testing.T, key string) string {
@@ -339,9 +354,7 @@ func TestCloseCancelsRefresh(t *testing.T) {
 		t.Fatal("Close returned before the refresh ended")
 	}
 	lease, _, _ := fleet.Names(prefix(t), "k")
-	n, err := rdb.Exists(ctx, lease).Result()
-	require.NoError(t, err)
-	assert.Zero(t, n, "the refresh's lease is released")
+	assertNoKey(t, ctx, rdb, lease, "the refresh's lease is released")
 }
 
 // A call that arrives after the expiry while a refresh that began before
@@ -445,11 +458,7 @@ func TestStaleIfError(t *testing.T) {
 	clock.Advance(30 * time.Second)
 	_, err, _ = b.Do(ctx, "k", failing)
 	require.ErrorIs(t, err, boom)
-	before := runs
-	_, err, _ = a.Do(ctx, "k", failing)
-	var re *fleet.RemoteError
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, before, runs)
+	retainedError(t, ctx, a, "k", failing, &runs)
 
 	// The backend is back: the next call after the error's window
 	// replaces it.
@@ -481,9 +490,7 @@ func TestRefreshPanic(t *testing.T) {
 	assert.NotEmpty(t, pe.Stack)
 	require.NoError(t, g.Close()) // waits for the refresh
 	lease, _, _ := fleet.Names(prefix(t), "k")
-	n, err := rdb.Exists(ctx, lease).Result()
-	require.NoError(t, err)
-	assert.Zero(t, n, "released")
+	assertNoKey(t, ctx, rdb, lease, "released")
 }
 
 // Without a panic handler, a panic in a refresh crashes the process, as an
