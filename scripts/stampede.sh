@@ -27,6 +27,7 @@ cases() {
 	cat <<'EOF_CASES'
 default|-duration 4s -rounds 5|stampede
 fleet|-procs 8 -duration 4s -rounds 5|stampede-fleet
+fleet-refresh|-procs 8 -duration 4s -rounds 5 -schemes flight-xfetch,fleet,fleet-grace,fleet-xfetch|stampede-fleet-refresh
 slow|-latency 80ms -duration 4s -rounds 5|stampede-slow
 stall|-stall-prob 0.2 -stall 2s -duration 4s -rounds 5 -schemes xsync,xsync-nocancel,flight,flight-grace,flight-xfetch,stale-refresh|stampede-stall
 stall-timeout|-stall-prob 0.2 -stall 2s -call-timeout 300ms -duration 4s -rounds 5 -schemes xsync,xsync-nocancel,flight,flight-grace,flight-xfetch,stale-refresh|-
