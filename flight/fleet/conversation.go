@@ -124,6 +124,11 @@ func (g *Group[V]) lead(ctx context.Context, key string, n flightNames, tok stri
 	}
 	if contextError(err) {
 		settled = true // never published: it belongs to these callers
+		if ctx.Err() != nil {
+			// ctx ended and fn returned before the AfterFunc started:
+			// abandoned all the same.
+			g.st.abandoned.Add(1)
+		}
 		g.release(ctx, n, tok)
 		return result[V]{val: v}, err
 	}

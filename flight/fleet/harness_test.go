@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -233,10 +234,23 @@ func newClient(t testing.TB, addr string) *redis.Client {
 	return rdb
 }
 
-// prefix returns a prefix of the group names that no other test uses.
+// prefix returns a prefix of the group names that no other test uses, nor
+// another run of the same test (go test -count=N): outcomes retained in
+// Redis by an earlier run must not answer a later one.
 func prefix(t testing.TB) string {
-	return strings.NewReplacer("/", ".", " ", "_", "{", "(", "}", ")").Replace(t.Name())
+	if p, ok := prefixes.Load(t); ok {
+		return p.(string)
+	}
+	p := strings.NewReplacer("/", ".", " ", "_", "{", "(", "}", ")").Replace(t.Name()) +
+		"#" + strconv.FormatInt(prefixRuns.Add(1), 10)
+	got, _ := prefixes.LoadOrStore(t, p)
+	return got.(string)
 }
+
+var (
+	prefixes   sync.Map // testing.TB to its prefix
+	prefixRuns atomic.Int64
+)
 
 // within bounds a test's waits: a context that ends after d, or at the
 // test's deadline.
