@@ -2,7 +2,7 @@
 # stampede.sh runs the stampede simulator cases that docs/stampede.md shows,
 # and regenerates the doc's tables and plots from them.
 #
-#   scripts/stampede.sh               run every case (about 15 minutes on 2 cores)
+#   scripts/stampede.sh               run every case (about 20 minutes on 2 cores)
 #   scripts/stampede.sh fleet slow    run only these cases
 #   scripts/stampede.sh -regen        no run: tables and plots from the saved data
 #   scripts/stampede.sh -check        no run: fail if a table in docs/stampede.md is
@@ -29,8 +29,8 @@ default|-duration 4s -rounds 5|stampede
 fleet|-procs 8 -duration 4s -rounds 5|stampede-fleet
 fleet-refresh|-procs 8 -duration 4s -rounds 5 -schemes flight-xfetch,fleet,fleet-grace,fleet-xfetch|stampede-fleet-refresh
 slow|-latency 80ms -duration 4s -rounds 5|stampede-slow
-stall|-stall-prob 0.2 -stall 2s -duration 4s -rounds 5 -schemes xsync,xsync-nocancel,flight,flight-grace,flight-xfetch,stale-refresh|stampede-stall
-stall-timeout|-stall-prob 0.2 -stall 2s -call-timeout 300ms -duration 4s -rounds 5 -schemes xsync,xsync-nocancel,flight,flight-grace,flight-xfetch,stale-refresh|-
+stall|-stall-prob 0.2 -stall 2s -duration 4s -rounds 5 -schemes xsync,xsync-nocancel,flight,flight-grace,flight-xfetch,flight-hedge,stale-refresh|stampede-stall
+stall-timeout|-stall-prob 0.2 -stall 2s -call-timeout 300ms -duration 4s -rounds 5 -schemes xsync,xsync-nocancel,flight,flight-grace,flight-xfetch,flight-hedge,stale-refresh|-
 EOF_CASES
 }
 

@@ -33,9 +33,10 @@ var (
 )
 
 // looks gives the known schemes the colours of the Okabe-Ito palette, which
-// stay apart for colour-blind readers too: each family of schemes has its
-// own hue (x/sync reddish purple, flight blue, retention green), and a
-// variant of a family shares its hue with a dashed line.
+// stay apart for colour-blind readers too, plus brown and grey: each family
+// of schemes has its own hue (x/sync reddish purple, flight blue, retention
+// green, fleet brown), and a variant of a family shares its hue with a
+// dashed or dotted line.
 var looks = map[string]look{
 	"none":                {rgb(0xd55e00), solid},  // vermillion
 	"lock-reject":         {rgb(0xe69f00), dashDo}, // orange
@@ -45,13 +46,18 @@ var looks = map[string]look{
 	"flight-grace":        {rgb(0x009e73), solid}, // bluish green
 	"flight-xfetch":       {rgb(0x56b4e9), solid}, // sky blue
 	"flight-grace-xfetch": {rgb(0x009e73), dashed},
+	"flight-hedge":        {rgb(0x0072b2), dashed},
 	"stale-refresh":       {rgb(0x000000), dotted},
+	"fleet":               {rgb(0x8c564b), solid}, // brown: the fleet family
+	"fleet-grace":         {rgb(0x8c564b), dashed},
+	"fleet-xfetch":        {rgb(0x8c564b), dotted},
+	"redis-lock-poll":     {rgb(0x7f7f7f), dashDo}, // grey
 }
 
 // spare colours, in order, for schemes the table above does not know yet.
 var spare = []look{
-	{rgb(0x8c564b), solid}, {rgb(0x7f7f7f), dashed}, {rgb(0xbcbd22), solid}, {rgb(0x8c564b), dashed},
-	{rgb(0x17becf), dashDo}, {rgb(0x7f7f7f), dotted}, {rgb(0xbcbd22), dashed}, {rgb(0x17becf), solid},
+	{rgb(0xbcbd22), solid}, {rgb(0x17becf), dashDo}, {rgb(0xbcbd22), dashed}, {rgb(0x17becf), solid},
+	{rgb(0xf0e442), solid}, {rgb(0x7f7f7f), dotted}, {rgb(0xf0e442), dashed}, {rgb(0x17becf), dotted},
 }
 
 // lookup returns the look of each scheme of rep, in order.
