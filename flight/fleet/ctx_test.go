@@ -101,9 +101,11 @@ func TestDoneContext(t *testing.T) {
 
 // WithCallTimeout bounds fn; its context error is never published, so the
 // follower takes over at once.
+// (The timeout is long enough that a loaded machine still acquires the lease
+// before it passes; fn waits for it on purpose.)
 func TestCallTimeout(t *testing.T) {
 	ctx := within(t, 10*time.Second)
-	leader := newGroup[string](t, fleet.WithCallTimeout(50*time.Millisecond), fleet.WithLeaseTTL(time.Minute))
+	leader := newGroup[string](t, fleet.WithCallTimeout(time.Second), fleet.WithLeaseTTL(time.Minute))
 	follower := newGroup[string](t, fleet.WithLeaseTTL(time.Minute), fleet.WithClock(fleet.NewManualClock()))
 	waiting := events(follower, "waiting")
 	leaderErr := make(chan error, 1)

@@ -85,7 +85,7 @@ const (
 	evLead       = "lead"       // this process holds the lease; fn starts
 	evEarly      = "early"      // XFetch chose to refresh a retained outcome
 	evRefresh    = "refresh"    // an early refresh holds the lease; fn starts
-	evRefreshed  = "refreshed"  // an early refresh that ran fn has ended
+	evRefreshed  = "refreshed"  // an early refresh that ran fn has ended and let go of its key
 )
 
 func (c *core) hook(ev, key string) {

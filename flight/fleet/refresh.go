@@ -94,10 +94,18 @@ func (g *Group[V]) startRefresh(ctx context.Context, key string, n flightNames, 
 	}
 	rctx, cancel := g.refreshContext(ctx)
 	go func() {
-		defer g.rf.end(key)
+		ran := false
+		defer func() {
+			// The hook fires once the key is no longer registered, so that
+			// a call after it may draw the next refresh.
+			g.rf.end(key)
+			if ran {
+				g.hook(evRefreshed, key)
+			}
+		}()
 		defer cancel()
 		defer g.refreshPanic()
-		g.refresh(rctx, key, n, skip, fn)
+		ran = g.refresh(rctx, key, n, skip, fn)
 	}()
 }
 
@@ -137,11 +145,11 @@ func (g *Group[V]) refreshPanic() {
 // refresh takes key's lease, unless the retained outcome skip names was
 // replaced since or another caller holds the lease, and leads: the new
 // outcome replaces it. Nobody receives what lead returns; a local copy
-// keeps it, or the newer outcome found.
+// keeps it, or the newer outcome found. It reports whether fn ran.
 func (g *Group[V]) refresh(ctx context.Context, key string, n flightNames, skip string,
-	fn func(context.Context) (V, error)) {
+	fn func(context.Context) (V, error)) bool {
 	if !g.usable() {
-		return
+		return false
 	}
 	tok := newRefreshToken()
 	a, err := g.acquire(ctx, n, tok, skip)
@@ -150,18 +158,18 @@ func (g *Group[V]) refresh(ctx context.Context, key string, n flightNames, skip 
 		if ctx.Err() == nil {
 			g.failed(err)
 		}
-		return
+		return false
 	case a.retained:
 		if kind, r, err := g.decode(a.frame); kind == kindValue || kind == kindError {
 			g.copies.put(&g.core, key, r, err)
 		}
-		return
+		return false
 	case !a.lead:
-		return
+		return false
 	}
 	g.st.refreshes.Add(1)
 	g.hook(evRefresh, key)
 	r, err := g.lead(ctx, key, n, tok, fn, leadOpts{keepOld: true})
 	g.copies.put(&g.core, key, r, err)
-	g.hook(evRefreshed, key)
+	return true
 }
