@@ -208,3 +208,59 @@ func newFloor(w work) group { return floorGroup{w} }
 func (f floorGroup) do(string) (int, error) { return f.w(context.Background()) }
 
 func (f floorGroup) doCtx(ctx context.Context, _ string) (int, error) { return f.w(ctx) }
+
+// leanGroup is the least a singleflight whose callers can leave must do:
+// x/sync's shape with one channel per call, closed when fn returns, on which
+// every caller waits in a select with its ctx.Done(). fn runs on a goroutine
+// of its own, with context.Background(). It keeps no statistics, gives fn no
+// context of its own (so fn is never cancelled when every caller has left),
+// handles no panic and releases nothing when callers leave: it is flight's
+// design with every feature taken out, the reference that the context
+// benchmarks measure flight's bookkeeping against (impl=lean).
+type leanGroup struct {
+	mu sync.Mutex
+	m  map[string]*leanCall
+	w  work
+}
+
+type leanCall struct {
+	v       int
+	err     error
+	waiters int
+	done    chan struct{}
+}
+
+func newLean(w work) group { return &leanGroup{m: make(map[string]*leanCall), w: w} }
+
+func (g *leanGroup) do(key string) (int, error) { return g.doCtx(context.Background(), key) }
+
+func (g *leanGroup) doCtx(ctx context.Context, key string) (int, error) {
+	g.mu.Lock()
+	c, ok := g.m[key]
+	if ok {
+		c.waiters++
+		g.mu.Unlock()
+	} else {
+		c = &leanCall{waiters: 1, done: make(chan struct{})}
+		g.m[key] = c
+		g.mu.Unlock()
+		go g.run(c, key)
+	}
+	select {
+	case <-c.done:
+		return c.v, c.err
+	case <-ctx.Done():
+		g.mu.Lock()
+		c.waiters--
+		g.mu.Unlock()
+		return 0, ctx.Err()
+	}
+}
+
+func (g *leanGroup) run(c *leanCall, key string) {
+	c.v, c.err = g.w(context.Background())
+	g.mu.Lock()
+	delete(g.m, key)
+	g.mu.Unlock()
+	close(c.done)
+}

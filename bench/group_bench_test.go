@@ -81,7 +81,8 @@ func BenchmarkHotKey(b *testing.B) {
 // one cancellable context that never ends; ctx=background passes
 // context.Background(), whose Done is nil. ctx=cancel-watched is ctx=cancel
 // with a function that looks at its context's Done, as a function that does
-// I/O with it would.
+// I/O with it would. impl=lean is flight's design with its features taken
+// out (leanGroup).
 func BenchmarkDoCtx(b *testing.B) {
 	watch := func(ctx context.Context) (int, error) {
 		select {
@@ -122,10 +123,11 @@ func BenchmarkDoCtx(b *testing.B) {
 
 // BenchmarkCtxWaiters is BenchmarkHotKey through each context form, every
 // caller with a cancellable context (shared, never cancelled). impl=floor is
-// the harness alone.
+// the harness alone; impl=lean is flight's design with its features taken
+// out (leanGroup).
 func BenchmarkCtxWaiters(b *testing.B) {
 	for _, n := range crowdSizes {
-		runImpls(b, crowdImpls, "callers="+strconv.Itoa(n), func(b *testing.B, mk func(work) group) {
+		runImpls(b, ctxCrowdImpls, "callers="+strconv.Itoa(n), func(b *testing.B, mk func(work) group) {
 			var g group
 			c := newCrowd(n, func(ctx context.Context, key string) { g.doCtx(ctx, key) })
 			defer c.stop()
@@ -172,10 +174,11 @@ func (c *churn) fn(ctx context.Context) (int, error) {
 // every caller has returned the function finishes. An op is a whole round. Each
 // round uses a new key, so that a call still finishing from the round before
 // is never joined, and a new context (about two allocations of the harness per
-// op, the same for every implementation).
+// op, the same for every implementation). impl=lean, like x/sync, never
+// cancels the function, which the harness then lets finish.
 func BenchmarkChurn(b *testing.B) {
 	const n = 64
-	runImpls(b, impls, "waiters="+strconv.Itoa(n), func(b *testing.B, mk func(work) group) {
+	runImpls(b, churnImpls, "waiters="+strconv.Itoa(n), func(b *testing.B, mk func(work) group) {
 		var g group
 		c := &churn{
 			crowd:   newCrowd(n, func(ctx context.Context, key string) { g.doCtx(ctx, key) }),

@@ -53,13 +53,23 @@ var soloImpls = append(impls[:len(impls):len(impls)], impl{"floor", newMin})
 
 // ctxImpls adds to soloImpls x/sync's Do, which ignores ctx: the cost of a
 // call that cannot detach.
-var ctxImpls = append(soloImpls[:len(soloImpls):len(soloImpls)], impl{"xsync-do", newXSyncDo})
+var ctxImpls = append(soloImpls[:len(soloImpls):len(soloImpls)], impl{"xsync-do", newXSyncDo}, lean)
 
 // crowdImpls adds the harness's own cost to the crowd benchmarks: floor
 // calls the function directly, with no duplicate suppression, so only the
 // round's first caller waits in it. What an implementation costs per caller
 // above floor is what it adds to a stampede.
 var crowdImpls = append(impls[:len(impls):len(impls)], impl{"floor", newFloor})
+
+// lean is flight's design with every feature taken out (leanGroup), in the
+// benchmarks of callers that can leave (DoCtx, CtxWaiters, Churn).
+var lean = impl{"lean", newLean}
+
+// ctxCrowdImpls are crowdImpls and lean.
+var ctxCrowdImpls = append(crowdImpls[:len(crowdImpls):len(crowdImpls)], lean)
+
+// churnImpls are impls and lean.
+var churnImpls = append(impls[:len(impls):len(impls)], lean)
 
 // chanImpls are the implementations with DoChan.
 var chanImpls = func() []impl {

@@ -147,17 +147,22 @@ DoParallel/keys=one|xsync|-|-|Do, one key, parallel (no target)
 HotKey/callers=8|xsync|1.0|joiner|Do, 8 callers per call
 HotKey/callers=64|xsync|1.0|joiner|Do, 64 callers per call
 HotKey/callers=1024|xsync|1.0|joiner|Do, 1024 callers per call
-DoCtx/ctx=cancel|xsync|0.80|3|DoCtx, cancellable ctx, vs x/sync DoChan+select (a miss: the floor row below, which does no bookkeeping at all, is itself 0.75-0.85x of the idiom on this machine)|300
+DoCtx/ctx=cancel|xsync|0.80|3|DoCtx, cancellable ctx, vs x/sync DoChan+select (a miss: the floor and lean rows below, which keep no statistics, give fn no context and handle no panic, are themselves 0.75-0.85x of the idiom on this machine; flight pays about 1.25x lean for those features, spread over many small costs, none of which alone gains 5% when removed)|300
 DoCtx/ctx=cancel|resenje|1.0|-|DoCtx, cancellable ctx, vs resenje
 DoCtx/ctx=cancel|tailscale|1.0|-|DoCtx, cancellable ctx, vs tailscale DoChanContext+select
 DoCtx/ctx=cancel|floor|-|-|DoCtx against its floor: goroutine and channel handoff with a select, mutex, map, one allocation (no target)
 DoCtx/ctx=cancel|xsync-do|-|-|DoCtx, cancellable ctx, vs x/sync Do, which cannot detach (no target)
+DoCtx/ctx=cancel|lean|-|-|DoCtx against lean: flight's design with its features taken out (no target)
 DoCtx/ctx=cancel-watched|xsync|1.2|-|DoCtx, cancellable ctx, fn watches its ctx, vs x/sync DoChan+select
 DoCtx/ctx=background|xsync-do|1.1|-|DoCtx, context.Background(), vs x/sync Do
-CtxWaiters/callers=8|xsync|0.7|-|8 ctx waiters vs DoChan+select (where it misses, most likely the wake-up: every waiter selects on the call's one channel, so the wake-up contends on its lock; x/sync's waiters each have a channel of their own, at 2 allocations each)
+CtxWaiters/callers=8|xsync|0.7|-|8 ctx waiters vs DoChan+select (where it misses: the lean row below, flight's design with its features taken out, misses too; each waiter parks in a select on two channels, its ctx's and the call's, which costs roughly 100 ns more per waiter than a plain receive whether the call's channel is shared or the waiter's own, and x/sync's idiom pays the same select)
 CtxWaiters/callers=64|xsync|0.65|-|64 ctx waiters vs DoChan+select (see 8 callers)
 CtxWaiters/callers=1024|xsync|0.7|-|1024 ctx waiters vs DoChan+select (see 8 callers)
-Churn/waiters=64|xsync|0.7|-|64 waiters cancel while fn runs vs DoChan+select (where it misses: as for CtxWaiters, plus the cancellation of fn's context that x/sync never does)
+CtxWaiters/callers=8|lean|-|-|8 ctx waiters against lean: what flight's bookkeeping costs (no target)
+CtxWaiters/callers=64|lean|-|-|64 ctx waiters against lean (no target)
+CtxWaiters/callers=1024|lean|-|-|1024 ctx waiters against lean (no target)
+Churn/waiters=64|xsync|0.7|-|64 waiters cancel while fn runs vs DoChan+select (where it misses: as for CtxWaiters, plus the cancellation of fn's context when the last waiter leaves, which neither x/sync nor lean does)
+Churn/waiters=64|lean|-|-|64 waiters cancel while fn runs, against lean (no target)
 DoChan/keys=distinct|xsync|1.0|5|DoChan, distinct keys (allocs and B/op at most x/sync's)|base
 DoChan/keys=distinct|floor|-|-|DoChan against its floor: goroutine and buffered channel (no target)
 BatchFull/callers=64|dataloadgen|1.0|64|Batch, full batches of 64 loads, vs dataloadgen (<= 1 alloc/key)|base
@@ -292,6 +297,7 @@ benchmark's function once, when it is built, so no iteration pays for an adapter
 | `resenje` | `resenje.org/singleflight`: `Do(ctx, …)`, with `context.Background()` where a plain `Do` is asked for |
 | `tailscale` | `tailscale.com/util/singleflight`: `Do`, `DoChan`, and `DoChanContext` plus a `select` on `ctx.Done()` (its channel answers a cancelled last waiter only when the call ends) |
 | `floor` | no implementation. In the crowd benchmarks every caller runs the function itself, so they measure the harness alone (its `extra-runs/op` is N-1 by construction). In `Do`, `DoCtx` and `DoChan` it is the least a singleflight must do for one call: a mutex, a map insert and delete and one allocation around a direct call (`Do`), plus a goroutine, a channel and a `select` on ctx (`DoCtx`), or a goroutine and a buffered channel alone (`DoChan`) |
+| `lean` | in the context benchmarks (`DoCtx`, `CtxWaiters`, `Churn`): flight's design with every feature taken out, a reference for what flight's bookkeeping costs. A mutex and a map of calls; a call is a small struct and a channel, closed when fn returns, on which every caller waits in a `select` with its `ctx.Done()`; fn runs on a goroutine of its own with `context.Background()`. No statistics, no context of fn's own (fn is never cancelled when every caller has left), no panic handling |
 
 | benchmark | one op is |
 | --- | --- |
