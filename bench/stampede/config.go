@@ -30,7 +30,7 @@ type config struct {
 	StallProb float64       // probability that a backend query stalls
 	Stall     time.Duration // how long a stalled query holds its connection
 
-	Grace       time.Duration // retention window of the grace schemes
+	Grace       time.Duration // retention window of flight-grace and flight-grace-xfetch
 	Beta        float64       // XFetch eagerness
 	CallTimeout time.Duration // flight.WithCallTimeout of the flight schemes; 0: none
 	Hedge       time.Duration // flight.WithHedge of the flight-hedge scheme
@@ -98,7 +98,7 @@ func parseFlags(args []string, fs *flag.FlagSet) (config, options, error) {
 	fs.IntVar(&c.Queue, "queue", c.Queue, "callers that may wait for a connection; more are rejected")
 	fs.Float64Var(&c.StallProb, "stall-prob", c.StallProb, "probability that a backend query stalls (a heavy latency tail)")
 	fs.DurationVar(&c.Stall, "stall", c.Stall, "how long a stalled query holds its connection (unless its context ends)")
-	fs.DurationVar(&c.Grace, "grace", c.Grace, "retention window of the grace schemes (forget.Split(grace, 0))")
+	fs.DurationVar(&c.Grace, "grace", c.Grace, "retention window of flight-grace and flight-grace-xfetch (forget.Split(grace, 0)); fleet-grace keeps its entry for -ttl")
 	fs.Float64Var(&c.Beta, "beta", c.Beta, "XFetch beta: >1 refreshes earlier, <1 later")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", c.CallTimeout, "flight.WithCallTimeout for the flight schemes (0: none)")
 	fs.DurationVar(&c.Hedge, "hedge", c.Hedge, "flight.WithHedge for the flight-hedge scheme: a backup query after this long without an answer")

@@ -30,10 +30,11 @@
 //
 // The schemes call the real libraries; only the backend and the clients are
 // simulated, in real time. Each scheme runs -rounds times (interleaved, a
-// seed per round); the table shows, per scheme, the median of the rounds
-// and the range of the columns that vary most: backend calls per TTL
+// seed per round); the table shows, per scheme, backend calls per TTL
 // window, peak backend concurrency, client success rate, retries, latency
-// percentiles, the oldest value served and throughput. -json prints the
+// percentiles, the oldest value served and throughput: the median of the
+// rounds, and the range of those that vary most (calls per TTL window,
+// success rate and p99). -json prints the
 // whole report, which the plot command in ./plot (a module of its own)
 // draws, and -from prints the table of a saved report again. With -procs N
 // the clients are spread over N simulated processes, each with its own

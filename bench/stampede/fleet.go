@@ -33,20 +33,11 @@ import (
 // examples).
 const pollEvery = 50 * time.Millisecond
 
-// needsRedis reports whether a scheme talks to Redis.
-func needsRedis(name string) bool {
-	switch name {
-	case "fleet", "redis-lock-poll", "fleet-grace", "fleet-xfetch":
-		return true
-	}
-	return false
-}
-
 // startRedis starts the embedded Redis when a scheme of cfg needs one and
 // no -redis was given, and records its address in cfg. The returned
 // function stops it.
 func startRedis(cfg *config) (stop func()) {
-	if cfg.Redis != "" || !slices.ContainsFunc(cfg.Schemes, needsRedis) {
+	if cfg.Redis != "" || !slices.ContainsFunc(cfg.Schemes, func(name string) bool { return schemeByName(name).needsRedis() }) {
 		return func() {}
 	}
 	m := miniredis.NewMiniRedis()

@@ -31,3 +31,23 @@ func TestFleetSchemes(t *testing.T) {
 		t.Errorf("fleet: success rate %.4f, want 1", fleet.SuccessRate)
 	}
 }
+
+// TestStartRedis checks that the embedded Redis runs for exactly the
+// schemes that talk to Redis, so that none of them ever reaches for a
+// server that happens to listen on the default address.
+func TestStartRedis(t *testing.T) {
+	for _, s := range schemes {
+		cfg := testConfig(s.name)
+		stop := startRedis(&cfg)
+		if got := cfg.Redis != ""; got != s.needsRedis() {
+			t.Errorf("%s: embedded Redis started %v, want %v", s.name, got, s.needsRedis())
+		}
+		stop()
+	}
+	want := map[string]bool{"fleet": true, "fleet-grace": true, "fleet-xfetch": true, "redis-lock-poll": true}
+	for _, s := range schemes {
+		if s.needsRedis() != want[s.name] {
+			t.Errorf("%s: needsRedis %v, want %v", s.name, s.needsRedis(), want[s.name])
+		}
+	}
+}

@@ -23,45 +23,57 @@ type getter interface {
 	get(ctx context.Context, rng *rand.Rand) (Value, error)
 }
 
-// scheme builds the getter of one process. The processes of a shared
-// scheme read one cache entry (kept in Redis) instead of one each.
+// scheme builds the getter of one process; entry says where the processes
+// keep the hot key.
 type scheme struct {
-	name   string
-	build  func(p *proc, cfg config) getter
-	shared bool
+	name  string
+	build func(p *proc, cfg config) getter
+	entry entryKind
 }
+
+// entryKind is where a scheme's processes keep the hot key.
+type entryKind int
+
+const (
+	ownEntry      entryKind = iota // each process its own cache entry
+	redisEntry                     // one cache entry for all processes, kept in Redis (fleet.go)
+	retainedEntry                  // the outcome fleet retains in Redis (retained.go)
+)
+
+// needsRedis reports whether the scheme talks to Redis.
+func (s scheme) needsRedis() bool { return s.entry != ownEntry }
 
 // schemes lists every scheme in the order the table shows them. To add one,
 // append it here with a getter that loads through p.fetch, and describe it
 // in doc.go and docs/stampede.md.
 var schemes = []scheme{
-	{"none", func(p *proc, _ config) getter { return none{p} }, false},
-	{"lock-reject", func(p *proc, _ config) getter { return &lockReject{p: p} }, false},
-	{"xsync", func(p *proc, _ config) getter { return &xsync{p: p} }, false},
-	{"xsync-nocancel", func(p *proc, _ config) getter { return &xsync{p: p, noCancel: true} }, false},
+	{"none", func(p *proc, _ config) getter { return none{p} }, ownEntry},
+	{"lock-reject", func(p *proc, _ config) getter { return &lockReject{p: p} }, ownEntry},
+	{"xsync", func(p *proc, _ config) getter { return &xsync{p: p} }, ownEntry},
+	{"xsync-nocancel", func(p *proc, _ config) getter { return &xsync{p: p, noCancel: true} }, ownEntry},
 	{"flight", func(p *proc, cfg config) getter {
 		return &flightGet{p: p, g: newGroup(cfg)}
-	}, false},
+	}, ownEntry},
 	{"flight-grace", func(p *proc, cfg config) getter {
 		return &flightGet{p: p, g: newGroup(cfg, flight.WithForget(forget.Split(cfg.Grace, 0)))}
-	}, false},
+	}, ownEntry},
 	{"flight-xfetch", func(p *proc, cfg config) getter {
 		return &xfetch{flightGet: flightGet{p: p, g: newGroup(cfg)}, beta: cfg.Beta}
-	}, false},
+	}, ownEntry},
 	{"flight-grace-xfetch", func(p *proc, cfg config) getter {
 		g := newGroup(cfg, flight.WithForget(forget.Split(cfg.Grace, 0)))
 		return &xfetch{flightGet: flightGet{p: p, g: g}, beta: cfg.Beta}
-	}, false},
+	}, ownEntry},
 	{"flight-hedge", func(p *proc, cfg config) getter {
 		return &flightGet{p: p, g: newGroup(cfg, flight.WithHedge(cfg.Hedge))}
-	}, false},
+	}, ownEntry},
 	{"stale-refresh", func(p *proc, _ config) getter {
 		return &staleRefresh{flightGet{p: p, g: flight.New[string, Value]()}}
-	}, false},
-	{"fleet", newFleetGet, true},
-	{"fleet-grace", newFleetGrace, false}, // retained.go: the entry is in Redis
-	{"fleet-xfetch", newFleetXFetch, false},
-	{"redis-lock-poll", newLockPoll, true},
+	}, ownEntry},
+	{"fleet", newFleetGet, redisEntry},
+	{"fleet-grace", newFleetGrace, retainedEntry},
+	{"fleet-xfetch", newFleetXFetch, retainedEntry},
+	{"redis-lock-poll", newLockPoll, redisEntry},
 }
 
 // newGroup builds the group of a flight scheme, with the call timeout of

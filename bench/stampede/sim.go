@@ -95,7 +95,7 @@ func newRun(cfg config, s scheme) *sim {
 	for i := range r.procs {
 		first := r.start.Add(time.Duration((0.5 + 0.5*rng.Float64()) * float64(cfg.TTL)))
 		c := newCache(r.b, cfg, first)
-		if s.shared {
+		if s.entry == redisEntry {
 			if shared == nil {
 				shared = c
 			}
