@@ -16,7 +16,6 @@ var errOverloaded = errors.New("backend: overloaded")
 
 // Value is what the backend returns for the hot key.
 type Value struct {
-	Version int64     // counts successful queries, so later values are larger
 	Fetched time.Time // when the backend produced it
 }
 
@@ -42,7 +41,6 @@ type backend struct {
 	calls   atomic.Int64 // queries that reached the backend, rejected ones included
 	reject  atomic.Int64 // queries rejected with errOverloaded
 	stalls  atomic.Int64 // queries that drew a stall
-	version atomic.Int64
 
 	mu    sync.Mutex
 	rng   *rand.Rand // guarded by mu
@@ -120,7 +118,7 @@ func (b *backend) serve(ctx context.Context) (Value, error) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return Value{Version: b.version.Add(1), Fetched: time.Now()}, nil
+		return Value{Fetched: time.Now()}, nil
 	case <-ctx.Done():
 		return Value{}, ctx.Err()
 	}

@@ -92,12 +92,10 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 
 // report is the part of `stampede -json` that the plots use.
 type report struct {
-	Command string `json:"command"`
-	Config  struct {
+	Config struct {
 		DurationMS float64 `json:"duration_ms"`
 		DeadlineMS float64 `json:"deadline_ms"`
 		BucketMS   float64 `json:"bucket_ms"`
-		Procs      int     `json:"procs"`
 	} `json:"config"`
 	Schemes []struct {
 		Scheme string `json:"scheme"`
