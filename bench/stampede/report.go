@@ -81,6 +81,7 @@ type jsonConfig struct {
 	GraceMS       float64  `json:"grace_ms"`
 	Beta          float64  `json:"beta"`
 	CallTimeoutMS float64  `json:"call_timeout_ms"`
+	HedgeMS       float64  `json:"hedge_ms"`
 	Schemes       []string `json:"schemes"`
 	Rounds        int      `json:"rounds"`
 	Seed          uint64   `json:"seed"`
@@ -94,7 +95,7 @@ func toJSON(c config) jsonConfig {
 		Retries: c.Retries, BackoffMS: ms(c.Backoff), LatencyMS: ms(c.Latency), Sigma: c.Sigma,
 		Slowdown: c.Slowdown, Pool: c.Pool, Queue: c.Queue, StallProb: c.StallProb,
 		StallMS: ms(c.Stall), GraceMS: ms(c.Grace), Beta: c.Beta, CallTimeoutMS: ms(c.CallTimeout),
-		Schemes: c.Schemes, Rounds: c.Rounds, Seed: c.Seed, BucketMS: ms(c.Bucket),
+		HedgeMS: ms(c.Hedge), Schemes: c.Schemes, Rounds: c.Rounds, Seed: c.Seed, BucketMS: ms(c.Bucket),
 	}
 }
 
@@ -107,7 +108,7 @@ func (j jsonConfig) config() config {
 		Retries: j.Retries, Backoff: fromMS(j.BackoffMS), Latency: fromMS(j.LatencyMS), Sigma: j.Sigma,
 		Slowdown: j.Slowdown, Pool: j.Pool, Queue: j.Queue, StallProb: j.StallProb,
 		Stall: fromMS(j.StallMS), Grace: fromMS(j.GraceMS), Beta: j.Beta, CallTimeout: fromMS(j.CallTimeoutMS),
-		Schemes: j.Schemes, Rounds: j.Rounds, Seed: j.Seed, Bucket: fromMS(j.BucketMS),
+		Hedge: fromMS(j.HedgeMS), Schemes: j.Schemes, Rounds: j.Rounds, Seed: j.Seed, Bucket: fromMS(j.BucketMS),
 	}
 }
 

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // smokeArgs is the kind of short run CI can afford.
@@ -107,5 +109,24 @@ func TestRunBadFlags(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "-stall-prob") {
 		t.Errorf("-h: code %d, stderr %q; want 0 and the flag list", code, errb.String())
+	}
+}
+
+// TestConfigJSON checks that a report records every knob of the run (all
+// but -redis, the address of a server that is gone when the report is
+// read): its config converts back to the one that ran.
+func TestConfigJSON(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.StallProb, cfg.CallTimeout, cfg.Hedge = 0.2, 300*time.Millisecond, 20*time.Millisecond
+	b, err := json.Marshal(toJSON(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j jsonConfig
+	if err := json.Unmarshal(b, &j); err != nil {
+		t.Fatal(err)
+	}
+	if got := j.config(); !reflect.DeepEqual(got, cfg) {
+		t.Errorf("config after a JSON round trip:\n%+v\nwant\n%+v", got, cfg)
 	}
 }
