@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -329,4 +331,87 @@ func TestKeptWarm(t *testing.T) {
 		assert.GreaterOrEqual(t, runs.Load(), int32(10))
 		assert.LessOrEqual(t, runs.Load(), int32(13))
 	})
+}
+
+// Forget drops a kept outcome at once, so the next call runs fn; a key
+// with nothing kept is ignored. Close drops every kept outcome.
+func TestForget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := memo.New[string, string](forget.Split(time.Minute, 0), memo.WithEarlyRefresh(0))
+		var runs atomic.Int32
+		_, _, _ = c.Do(t.Context(), "k", loader(0, "v1", &runs))
+		_, _, _ = c.Do(t.Context(), "j", loader(0, "j1", &runs))
+		require.Equal(t, 2, memo.Kept(c))
+		c.Forget("k")
+		c.Forget("absent")
+		assert.Equal(t, 1, memo.Kept(c))
+		v, _, shared := c.Do(t.Context(), "k", loader(0, "v2", &runs))
+		assert.Equal(t, "v2", v)
+		assert.False(t, shared)
+		assert.Equal(t, int32(3), runs.Load())
+		c.Close()
+		assert.Zero(t, memo.Kept(c), "Close drops every kept outcome")
+	})
+}
+
+// A caller whose context ends while fn runs returns ctx.Err() at once; fn
+// goes on for the other callers and its outcome is kept. Under
+// WithStaleIfError, such a caller gets ctx.Err(), never the stale value.
+func TestCallerLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := memo.New[string, string](forget.Split(10*time.Second, 0),
+			memo.WithEarlyRefresh(0), memo.WithStaleIfError(time.Minute))
+		defer c.Close()
+		var runs atomic.Int32
+		release := make(chan struct{})
+		slow := func(context.Context) (string, error) { runs.Add(1); <-release; return "v1", nil }
+
+		ctx, cancel := context.WithCancel(t.Context())
+		other := make(chan string, 1)
+		go func() { v, _, _ := c.Do(t.Context(), "k", slow); other <- v }()
+		synctest.Wait()
+		go func() { time.Sleep(time.Second); cancel() }()
+		_, err, _ := c.Do(ctx, "k", slow)
+		require.ErrorIs(t, err, context.Canceled)
+		close(release)
+		assert.Equal(t, "v1", <-other)
+		r := c.DoResult(t.Context(), "k", slow)
+		assert.Equal(t, memo.Result[string]{Val: "v1", Shared: true}, r, "kept for the others")
+		assert.Equal(t, int32(1), runs.Load())
+
+		time.Sleep(11 * time.Second) // expired; within the stale-if-error window
+		block := make(chan struct{})
+		defer close(block)
+		ctx, cancel = context.WithCancel(t.Context())
+		go func() { time.Sleep(time.Second); cancel() }()
+		r = c.DoResult(ctx, "k", func(context.Context) (string, error) { <-block; return "", errors.New("down") })
+		require.ErrorIs(t, r.Err, context.Canceled, "the caller's own end, not the stale value")
+		assert.False(t, r.Stale)
+	})
+}
+
+// Without a panic handler, a panic in a refresh, which no caller waits
+// for, crashes the process: it is never swallowed. The crash runs in a
+// child process.
+func TestRefreshPanicCrash(t *testing.T) {
+	const marker = "memo-refresh-crash-marker"
+	if os.Getenv("MEMO_TEST_CHILD") == t.Name() {
+		c := memo.New[string, string](forget.Split(time.Minute, 0), refreshAlways...)
+		var runs atomic.Int32
+		_, _, _ = c.Do(context.Background(), "k", loader(time.Millisecond, "v1", &runs))
+		_, _, _ = c.Do(context.Background(), "k", func(context.Context) (string, error) { panic(marker) })
+		select {} // the refresh crashes the process
+	}
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "MEMO_TEST_CHILD="+t.Name())
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "the child must crash; output:\n%s", out)
+	require.Positive(t, exit.ExitCode(), "the child must exit on its own; output:\n%s", out)
+	require.Contains(t, string(out), marker)
 }
