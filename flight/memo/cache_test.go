@@ -415,3 +415,16 @@ func TestRefreshPanicCrash(t *testing.T) {
 	require.Positive(t, exit.ExitCode(), "the child must exit on its own; output:\n%s", out)
 	require.Contains(t, string(out), marker)
 }
+
+// Far from the expiry the cache skips the draw, and only where no draw
+// could start a refresh: the least likely draw, 2^-53, still starts one
+// 36 compute times before the expiry.
+func TestEarlyFar(t *testing.T) {
+	c := memo.New[string, int](forget.Split(time.Minute, 0),
+		memo.WithRand(func() float64 { return math.Nextafter(1, 0) }), memo.WithEarlyRefresh(2))
+	defer c.Close()
+	const delta = 10 * time.Millisecond
+	assert.True(t, memo.Early(c, 2*36*delta, delta))
+	assert.False(t, memo.Early(c, 2*37*delta, delta))
+	assert.False(t, memo.XFetch(2*37*delta, delta, 2, 1-math.Nextafter(1, 0)), "no draw starts one there")
+}

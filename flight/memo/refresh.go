@@ -10,12 +10,21 @@ import (
 
 // early reports whether a call at now that received e starts a refresh:
 // now - delta*beta*ln(u) >= expiry, u uniform in (0, 1].
+// Far from the expiry no draw can start one, and the hot path skips it.
 func (c *Cache[K, V]) early(now time.Time, e *entry[V]) bool {
 	if c.cfg.beta == 0 || e.delta <= 0 {
 		return false
 	}
-	return xfetch(e.expiry.Sub(now), e.delta, c.cfg.beta, 1-c.cfg.rand())
+	left := e.expiry.Sub(now)
+	if float64(left) > float64(e.delta)*c.cfg.beta*maxDraw {
+		return false
+	}
+	return xfetch(left, e.delta, c.cfg.beta, 1-c.cfg.rand())
 }
+
+// maxDraw bounds -ln(u) for every u that 1-rand() can be: the smallest is
+// 2^-53, and -ln(2^-53) is 36.74.
+const maxDraw = 37
 
 // xfetch is the XFetch rule for an outcome that expires in left, computed
 // in delta, with eagerness beta and a uniform draw u in (0, 1]: true with
