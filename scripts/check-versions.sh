@@ -33,7 +33,7 @@ directives_only() {
 	need=$(go_directive "$1")
 	bad=$(go -C "$1" list -m -f '{{.Path}} {{.GoVersion}}' all | while read -r path v; do
 		[ -n "$v" ] || continue
-		case "$v" in *.*.*) ;; *) v="$v.0" ;; esac
+		v=$(go_release "$v")
 		version_le "$v" "$need" || echo "$path needs go$v"
 	done)
 	if [ -n "$bad" ]; then

@@ -8,8 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/modules.sh
-have=$(go env GOVERSION | sed 's/^go//')
-case "$have" in *.*.*) ;; *) have="$have.0" ;; esac
+have=$(go_release "$(go env GOVERSION | sed 's/^go//')")
 skipped=()
 for m in "${modules[@]}"; do
 	need=$(go_directive "$m")
