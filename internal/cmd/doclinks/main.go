@@ -14,11 +14,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 )
 
@@ -27,7 +25,7 @@ func main() {
 	if len(os.Args) > 1 {
 		root = os.Args[1]
 	}
-	n, err := check(root, os.Stdout, pending)
+	n, err := check(root, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "doclinks:", err)
 		os.Exit(2)
@@ -38,22 +36,14 @@ func main() {
 	}
 }
 
-// pending lists the bad links that are known and being removed, as
-// "file: target" (the file relative to the root). They are not reported,
-// but an entry that no longer matches a link is: delete it then, so that
-// the list only shrinks.
-var pending = map[string]bool{}
-
-// check walks root for Markdown files and reports to w each bad link that
-// allowed does not list, and each entry of allowed that matches no link. It
-// returns how many problems it reported.
-func check(root string, w io.Writer, allowed map[string]bool) (int, error) {
+// check walks root for Markdown files and reports each bad link to w. It
+// returns how many it reported.
+func check(root string, w io.Writer) (int, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return 0, err
 	}
 	bad := 0
-	used := map[string]bool{}
 	err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -75,21 +65,11 @@ func check(root string, w io.Writer, allowed map[string]bool) (int, error) {
 		rel, _ := filepath.Rel(abs, path)
 		rel = filepath.ToSlash(rel)
 		for _, p := range problems(abs, path, string(src)) {
-			if key := rel + ": " + p.target; allowed[key] {
-				used[key] = true
-				continue
-			}
 			fmt.Fprintf(w, "%s:%d: %s: %s\n", rel, p.line, p.target, p.why)
 			bad++
 		}
 		return nil
 	})
-	for _, key := range slices.Sorted(maps.Keys(allowed)) {
-		if !used[key] && err == nil {
-			fmt.Fprintf(w, "%s: fixed, so delete this entry from pending in internal/cmd/doclinks/main.go\n", key)
-			bad++
-		}
-	}
 	return bad, err
 }
 
