@@ -15,6 +15,8 @@
 # into docs/img/. So the doc, the plots and the data always come from one
 # run, and anyone can regenerate them. Run it on a quiet machine: the
 # reports record the load average at the start, and the doc shows it.
+# A case whose flags name -redis 127.0.0.1:PORT runs against a real
+# redis-server, which the script starts on that port for the case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,7 @@ cases() {
 default|-duration 4s -rounds 5|stampede
 fleet|-procs 8 -duration 4s -rounds 5|stampede-fleet
 fleet-refresh|-procs 8 -duration 4s -rounds 5 -schemes flight-xfetch,fleet,fleet-grace,fleet-xfetch|stampede-fleet-refresh
+fleet-redis|-procs 8 -duration 4s -rounds 5 -schemes flight-xfetch,fleet,fleet-xfetch -redis 127.0.0.1:6390|-
 slow|-latency 80ms -duration 4s -rounds 5|stampede-slow
 stall|-stall-prob 0.2 -stall 2s -duration 4s -rounds 5 -schemes xsync,xsync-nocancel,flight,flight-grace,flight-xfetch,flight-hedge,stale-refresh|stampede-stall
 stall-timeout|-stall-prob 0.2 -stall 2s -call-timeout 300ms -duration 4s -rounds 5 -schemes xsync,xsync-nocancel,flight,flight-grace,flight-xfetch,flight-hedge,stale-refresh|-
@@ -53,9 +56,24 @@ if [ "$mode" = run ]; then
 	while IFS='|' read -r name flags _; do
 		want "$name" || continue
 		echo "== $name: stampede $flags" >&2
+		redis=
+		if [[ "$flags" =~ -redis\ 127\.0\.0\.1:([0-9]+) ]]; then
+			port=${BASH_REMATCH[1]}
+			if redis-cli -p "$port" ping >/dev/null 2>&1; then
+				echo "stampede.sh: port $port is taken; case $name needs its own redis-server there" >&2
+				exit 1
+			fi
+			redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --logfile '' >/dev/null &
+			redis=$!
+			until redis-cli -p "$port" ping >/dev/null 2>&1; do
+				kill -0 "$redis" 2>/dev/null || { echo "stampede.sh: redis-server did not start on port $port" >&2; exit 1; }
+				sleep 0.1
+			done
+		fi
 		# shellcheck disable=SC2086 # flags are words
 		go -C bench/stampede run . $flags -json -quiet >"$DATA/stampede-$name.json.tmp"
 		mv "$DATA/stampede-$name.json.tmp" "$DATA/stampede-$name.json"
+		if [ -n "$redis" ]; then kill "$redis" 2>/dev/null || true; wait "$redis" || true; fi
 	done < <(cases)
 fi
 
