@@ -8,12 +8,14 @@ import (
 	"runtime"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flightkit/flightkit/flight"
 	"github.com/flightkit/flightkit/flight/batch"
+	"github.com/flightkit/flightkit/flight/forget"
 )
 
 // crashMarker is what the crashing fetch panics with; the parent looks for
@@ -115,7 +117,8 @@ func TestLoaderGoexit(t *testing.T) {
 		a := goLoadMany(l, t.Context(), 1, 2)
 		c := g.next(t)
 		synctest.Wait()
-		b := goLoad(l, t.Context(), 3) // queued
+		b := goLoad(l, t.Context(), 3)
+		synctest.Wait() // queued behind the fetch that calls Goexit
 		c.do(func() (map[int]string, error) { runtime.Goexit(); return nil, nil })
 		rs := recv(t, a).res
 		for _, r := range rs {
@@ -139,6 +142,7 @@ func TestLoaderPanicQueued(t *testing.T) {
 		c := g.next(t)
 		synctest.Wait()
 		b := goLoad(l, t.Context(), 2)
+		synctest.Wait() // queued behind the fetch that panics
 		c.do(func() (map[int]string, error) { panic("first") })
 		requirePanicError(t, recv(t, a), "first")
 		g.next(t).found()
@@ -256,4 +260,24 @@ func startTwoBatches(t *testing.T) twoBatches {
 		p.c1, p.c2 = p.c2, p.c1
 	}
 	return p
+}
+
+// TestLoaderPanicNotKept checks that no forget policy keeps a panic or a
+// Goexit (B6): the next load of the key fetches it again.
+func TestLoaderPanicNotKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGate()
+		l := batch.New(g.fetch, batch.WithForget(forget.After(time.Hour)))
+		a := goLoad(l, t.Context(), 1)
+		g.next(t).do(func() (map[int]string, error) { panic("not kept") })
+		requirePanicError(t, recv(t, a), "not kept")
+		a = goLoad(l, t.Context(), 1)
+		g.next(t).do(func() (map[int]string, error) { runtime.Goexit(); return nil, nil })
+		require.ErrorIs(t, recv(t, a).err, flight.ErrGoexit)
+		a = goLoad(l, t.Context(), 1)
+		g.next(t).found() // neither the panic nor the Goexit was kept
+		assert.Equal(t, "v1", recv(t, a).v)
+		time.Sleep(time.Hour) // the value's window
+		settle(t, l)
+	})
 }
