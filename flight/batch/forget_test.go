@@ -82,7 +82,8 @@ func TestLoaderForgetNever(t *testing.T) {
 
 // TestLoaderForget checks Loader.Forget: it evicts a kept value at once and
 // stops its timer, and releases a key being fetched so the next load fetches
-// it again, while the current waiters get the running fetch's outcome.
+// it again, while the current waiters get the running fetch's outcome; a key
+// still pending stays joinable.
 func TestLoaderForget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := newGate()
@@ -108,6 +109,21 @@ func TestLoaderForget(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "new", v, "the forgotten fetch's outcome is not kept")
 		l.Forget(1)
+		settle(t, l)
+
+		// A key still pending is not affected: a later load joins it.
+		l = batch.New(g.fetch, batch.WithWindow(time.Millisecond))
+		first := goLoad(l, t.Context(), 1)
+		synctest.Wait()
+		l.Forget(1)
+		second := goLoad(l, t.Context(), 1)
+		synctest.Wait()
+		assert.Equal(t, 2, batch.Waiters(l, 1))
+		c = g.next(t)
+		assert.Equal(t, []int{1}, c.keys)
+		c.found()
+		assert.Equal(t, "v1", recv(t, first).v)
+		assert.Equal(t, "v1", recv(t, second).v)
 		settle(t, l)
 	})
 }
