@@ -7,16 +7,16 @@ import "time"
 // of its batch, so that what stays reachable is what is retained (issue 10,
 // item 5).
 type kept[K comparable, V any] struct {
-	val   V
-	err   error
-	until time.Time
-	g     *keepGroup[K] // the timer that evicts it
+	val V
+	err error
+	g   *keepGroup[K] // its window, and the timer that ends it
 }
 
 // keepGroup is the keys one fetch retained for one window, evicted together
 // by one timer when the window ends. Guarded by Loader.mu.
 type keepGroup[K comparable] struct {
 	d     time.Duration
+	until time.Time // the end of the window
 	keys  []K
 	left  int // keys of the group still in Loader.kept
 	timer *time.Timer
@@ -67,7 +67,7 @@ func (l *Loader[K, V]) keep(b *batch[K, V], ks []keeping) {
 			}
 		}
 		if g == nil {
-			g = &keepGroup[K]{d: k.d}
+			g = &keepGroup[K]{d: k.d, until: now.Add(k.d)}
 			groups = append(groups, g)
 		}
 		g.keys = append(g.keys, e.key)
@@ -75,7 +75,7 @@ func (l *Loader[K, V]) keep(b *batch[K, V], ks []keeping) {
 		if l.kept == nil {
 			l.kept = make(map[K]kept[K, V])
 		}
-		l.kept[e.key] = kept[K, V]{val: e.val, err: e.err, until: now.Add(k.d), g: g}
+		l.kept[e.key] = kept[K, V]{val: e.val, err: e.err, g: g}
 	}
 	for _, g := range groups {
 		g.timer = time.AfterFunc(g.d, func() { l.expire(g) })
@@ -87,7 +87,7 @@ func (l *Loader[K, V]) keep(b *batch[K, V], ks []keeping) {
 // once the window has passed. l.mu must be held.
 func (l *Loader[K, V]) retained(key K) (kept[K, V], bool) {
 	k, ok := l.kept[key]
-	if ok && !time.Now().Before(k.until) {
+	if ok && !time.Now().Before(k.g.until) {
 		l.unkeep(key, k)
 		ok = false
 	}

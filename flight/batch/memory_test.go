@@ -175,3 +175,22 @@ func TestLoaderKeptMemory(t *testing.T) {
 type keyErr struct{ _ [64]byte }
 
 func (*keyErr) Error() string { return "key failed" }
+
+// BenchmarkLoaderKeep measures what a fetch of 1024 keys costs when a
+// forget policy keeps every outcome: B/op is mostly the kept map.
+func BenchmarkLoaderKeep(b *testing.B) {
+	keys := make([]int, 1024)
+	for i := range keys {
+		keys[i] = i
+	}
+	m := vals(keys)
+	fetch := func(context.Context, []int) (map[int]string, error) { return m, nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		l := batch.New(fetch, batch.WithForget(forget.After(time.Hour)))
+		_ = l.LoadMany(context.Background(), keys)
+		for _, k := range keys {
+			l.Forget(k) // stops the timer
+		}
+	}
+}
