@@ -428,3 +428,34 @@ func TestEarlyFar(t *testing.T) {
 	assert.False(t, memo.Early(c, 2*37*delta, delta))
 	assert.False(t, memo.XFetch(2*37*delta, delta, 2, 1-math.Nextafter(1, 0)), "no draw starts one there")
 }
+
+// Memory is released without further calls in the corner cases too: an
+// outcome whose refresh outlives it and then fails is dropped when the
+// refresh ends, and a call that ends after Close keeps nothing.
+func TestKeptReleased(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := memo.New[string, string](forget.Split(10*time.Second, 0),
+			append([]memo.Option{memo.WithStaleIfError(5 * time.Second)}, refreshAlways...)...)
+		var runs atomic.Int32
+		_, _, _ = c.Do(t.Context(), "k", loader(time.Millisecond, "v1", &runs))
+		_, _, _ = c.Do(t.Context(), "k", func(context.Context) (string, error) {
+			time.Sleep(time.Minute) // past the value's window and its stale-if-error window
+			return "", errors.New("refresh failed")
+		})
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		assert.Zero(t, memo.Kept(c), "dropped when its refresh ended")
+
+		release := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _, _ = c.Do(t.Context(), "late", func(context.Context) (string, error) { <-release; return "v", nil })
+		}()
+		synctest.Wait()
+		c.Close()
+		close(release)
+		<-done
+		assert.Zero(t, memo.Kept(c), "nothing kept after Close")
+	})
+}
