@@ -42,15 +42,12 @@ type call[V any] struct {
 
 // The flags of a call.
 const (
-	fFinished  = 1 << iota // outcome published; if still mapped, it is retained
-	fPanic                 // err is the *PanicError
-	fGoexit                // fn called runtime.Goexit
-	fShared                // more than one waiter received the outcome
-	fWG                    // wg.Add(1) was called for the waiters that never detach
-	fCtx                   // fn runs with x.ctx, which Cancel and abandonment cancel
-	fAbandoned             // every waiter detached; counted in Stats.Abandoned
-	fCancelled             // Group.Cancel released the key: the outcome is never retained
-	fLeavers               // a waiter that can detach was attached: waiters is atomic
+	fFinished = 1 << iota // outcome published; if still mapped, it is retained
+	fPanic                // err is the *PanicError
+	fGoexit               // fn called runtime.Goexit
+	fShared               // more than one waiter received the outcome
+	fWG                   // wg.Add(1) was called for the waiters that never detach
+	fLeavers              // a waiter that can detach was attached: waiters is atomic
 )
 
 // wFinished is set in call.waiters when the outcome is published.
@@ -68,8 +65,8 @@ func (c *call[V]) count() uint32 {
 // extra holds what only calls with DoCtx or DoChan waiters need. The group's
 // mutex guards its fields, which are set at creation or made on demand.
 type extra[V any] struct {
-	// ctx is fn's context in a call that can be cancelled (fCtx), set at
-	// creation. Until it is cancelled early (by Group.Cancel, its deadline
+	// ctx is fn's context in a call that can be cancelled (a DoCtx or
+	// DoChanCtx call with a context of the group's), set at creation. Until it is cancelled early (by Group.Cancel, its deadline
 	// or a hedge), its Done channel is also what the waiters that can
 	// detach wait on: finish cancels it once the outcome is published.
 	ctx *callctx.Ctx
@@ -98,12 +95,25 @@ type chanWaiter[V any] struct {
 	answered bool        // it received (or is about to receive) its one Result
 }
 
-// x returns c's extra, making it if needed. The group's mutex must be held.
+// ext returns c's extra, making it if needed. The group's mutex must be held.
 func (c *call[V]) ext() *extra[V] {
 	if c.x == nil {
 		c.x = new(extra[V])
 	}
 	return c.x
+}
+
+// cancellable reports whether fn runs with a context of the group's, which
+// Cancel and abandonment cancel. The group's mutex must be held.
+func (c *call[V]) cancellable() bool { return c.x != nil && c.x.ctx != nil }
+
+// stopTimer stops c's linger or retention timer, if it has one. The group's
+// mutex must be held.
+func (c *call[V]) stopTimer() {
+	if x := c.x; x != nil && x.aux != nil && x.aux.timer != nil {
+		x.aux.timer.Stop()
+		x.aux.timer = nil
+	}
 }
 
 // rare returns c's aux, making it (and extra) if needed. The group's mutex
@@ -148,7 +158,6 @@ type ctxCall[K comparable, V any] struct {
 func newCtxCall[K comparable, V any](g *Group[K, V], key K, fn func(context.Context) (V, error)) *ctxCall[K, V] {
 	b := &ctxCall[K, V]{g: g, key: key, fn: fn}
 	b.c.x, b.x.ctx = &b.x, &b.ctx
-	b.c.flags = fCtx
 	return b
 }
 

@@ -106,12 +106,9 @@ func (g *Group[K, V]) finish(c *call[V], key K, own *callctx.Ctx, inline bool, o
 	if x := c.x; x != nil {
 		ch, a = x.ch, x.aux
 	}
+	c.stopTimer()          // a pending linger
 	var other *callctx.Ctx // the other execution of a hedged call
 	if a != nil {
-		if a.timer != nil { // a pending linger
-			a.timer.Stop()
-			a.timer = nil
-		}
 		if h := a.hedge; h != nil {
 			other = h.settle(c, own)
 			if own == &h.ctx {
@@ -123,7 +120,7 @@ func (g *Group[K, V]) finish(c *call[V], key K, own *callctx.Ctx, inline bool, o
 		}
 	}
 	if c.mapped {
-		if keep > 0 && waiters > 0 && c.flags&fCancelled == 0 {
+		if keep > 0 && waiters > 0 {
 			c.rare().timer = time.AfterFunc(keep, func() { g.expire(key, c) })
 		} else {
 			delete(g.m, key)

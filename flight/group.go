@@ -356,25 +356,22 @@ func (g *Group[K, V]) Cancel(key K, cause error) bool {
 		g.mu.Unlock()
 		return false
 	}
+	if c.finished() {
+		g.evict(key, c) // a retained outcome
+		g.mu.Unlock()
+		return false
+	}
 	delete(g.m, key)
 	c.mapped = false
+	c.stopTimer() // a linger: Cancel, not abandonment, ends this call
 	var f firing
-	running := !c.finished() && c.flags&fCtx != 0
-	if !c.finished() {
-		c.flags |= fCancelled
-		if a := c.x; a != nil && a.aux != nil && a.aux.timer != nil {
-			a.aux.timer.Stop() // a linger: Cancel, not abandonment, ends this call
-			a.aux.timer = nil
+	running := c.cancellable()
+	if running {
+		kind := callctx.Cause
+		if cause == nil {
+			kind = callctx.Canceled
 		}
-		if running {
-			kind := callctx.Cause
-			if cause == nil {
-				kind = callctx.Canceled
-			}
-			f = g.mark(c, kind, cause)
-		}
-	} else {
-		g.evict(key, c)
+		f = g.mark(c, kind, cause)
 	}
 	g.mu.Unlock()
 	f.fire()
@@ -389,14 +386,11 @@ func (g *Group[K, V]) evict(key K, c *call[V]) (f firing) {
 	delete(g.m, key)
 	c.mapped = false
 	if c.finished() {
-		if c.x != nil && c.x.aux != nil && c.x.aux.timer != nil {
-			c.x.aux.timer.Stop()
-			c.x.aux.timer = nil
-		}
+		c.stopTimer()
 		return f
 	}
-	if c.count() == 0 && c.flags&fAbandoned == 0 {
-		return g.abandon(key, c)
+	if c.count() == 0 {
+		return g.abandon(key, c) // it lingers
 	}
 	return f
 }
@@ -423,10 +417,7 @@ func (g *Group[K, V]) attach(c *call[V], leaver bool) {
 		// A lingering call, which the newcomer revives. Should the stopped
 		// timer's function already be waiting for g.mu, it sees that the
 		// timer is no longer the call's and does nothing.
-		if a := c.x.aux; a != nil && a.timer != nil {
-			a.timer.Stop()
-			a.timer = nil
-		}
+		c.stopTimer()
 	}
 	if leaver {
 		c.flags |= fLeavers

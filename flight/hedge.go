@@ -32,7 +32,7 @@ func (g *Group[K, V]) startHedge(key K, b *ctxCall[K, V], h *hedge[V]) {
 	c := &b.c
 	fn := h.fn
 	h.fn, h.timer = nil, nil
-	if fn == nil || c.finished() || c.count() == 0 || c.flags&(fCancelled|fAbandoned) != 0 || !b.ctx.Live() {
+	if fn == nil || c.finished() || c.count() == 0 || !b.ctx.Live() {
 		g.mu.Unlock()
 		return
 	}

@@ -27,7 +27,7 @@ func (f firing) fire() {
 }
 
 // mark marks the contexts of c's executions for cancellation with kind and
-// cause, and stops a pending hedge. c must be a call with a context (fCtx).
+// cause, and stops a pending hedge. c must be cancellable.
 // g.mu must be held.
 func (g *Group[K, V]) mark(c *call[V], kind callctx.Kind, cause error) firing {
 	f := firing{a: c.x.ctx}
@@ -118,11 +118,7 @@ func (g *Group[K, V]) abandon(key K, c *call[V]) firing {
 		delete(g.m, key)
 		c.mapped = false
 	}
-	c.flags |= fAbandoned
 	g.st.abandoned.Add(1)
-	if a := c.x.aux; a != nil && a.timer != nil { // a linger that Forget cut short
-		a.timer.Stop()
-		a.timer = nil
-	}
+	c.stopTimer() // a linger that Forget cut short
 	return g.mark(c, callctx.Abandoned, nil)
 }
