@@ -155,9 +155,22 @@ type ctxCall[K comparable, V any] struct {
 	fn  func(context.Context) (V, error) // cleared when the goroutine takes it
 }
 
-func newCtxCall[K comparable, V any](g *Group[K, V], key K, fn func(context.Context) (V, error)) *ctxCall[K, V] {
+// startCtx makes and registers a DoCtx or DoChanCtx call for key, with its
+// starter as the one waiter, which can detach when leaver is set, and arms
+// its hedge. With wake, fn's context makes its Done channel at once, for the
+// starter to wait on. g.mu must be held.
+func (g *Group[K, V]) startCtx(ctx context.Context, key K, fn func(context.Context) (V, error), alone, leaver, wake bool) *ctxCall[K, V] {
 	b := &ctxCall[K, V]{g: g, key: key, fn: fn}
 	b.c.x, b.x.ctx = &b.x, &b.ctx
+	b.c.waiters = 1
+	if leaver {
+		b.c.flags = fLeavers
+	}
+	b.ctx.Init(ctx, g.cfg.timeout, wake)
+	g.insert(key, &b.c, alone)
+	if g.cfg.hedge > 0 {
+		g.armHedge(key, b)
+	}
 	return b
 }
 

@@ -51,17 +51,8 @@ func (g *Group[K, V]) DoChanCtx(ctx context.Context, key K, fn func(context.Cont
 	case ok:
 		g.attach(c, done != nil)
 	default:
-		b = newCtxCall(g, key, fn)
+		b = g.startCtx(ctx, key, fn, alone, done != nil, false)
 		c = &b.c
-		c.waiters = 1
-		if done != nil {
-			c.flags |= fLeavers
-		}
-		b.ctx.Init(ctx, g.cfg.timeout, false)
-		g.insert(key, c, alone)
-		if g.cfg.hedge > 0 {
-			g.armHedge(key, b)
-		}
 		if done == nil {
 			g.addChan(c, ch)
 		}

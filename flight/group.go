@@ -214,17 +214,8 @@ func (g *Group[K, V]) DoCtx(ctx context.Context, key K, fn func(context.Context)
 		g.doCall(c, key, nil, true, func() (V, error) { return fn(ctx) }, nil)
 		return c.val, c.err, c.flags&fShared != 0
 	}
-	b := newCtxCall(g, key, fn)
+	b := g.startCtx(ctx, key, fn, alone, done != nil, done != nil)
 	c := &b.c
-	c.waiters = 1
-	if done != nil {
-		c.flags |= fLeavers
-	}
-	b.ctx.Init(ctx, g.cfg.timeout, done != nil)
-	g.insert(key, c, alone)
-	if g.cfg.hedge > 0 {
-		g.armHedge(key, b)
-	}
 	if done == nil {
 		// The starter never leaves; with a call timeout fn runs here, with
 		// the group's context. A hedged call runs on a goroutine, so that
