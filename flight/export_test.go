@@ -7,3 +7,10 @@ func (g *Group[K, V]) Registered() int {
 	defer g.mu.Unlock()
 	return len(g.m)
 }
+
+// Lock takes g's lock and returns the function that releases it, for tests
+// of what must not wait for it.
+func (g *Group[K, V]) Lock() (unlock func()) {
+	g.mu.Lock()
+	return g.mu.Unlock
+}

@@ -518,6 +518,20 @@ func testGroupStatsNonBlocking(t *testing.T) {
 	require.Equal(t, flight.Stats{Executions: 1, Joins: 2}, g.Stats())
 }
 
+// TestGroupStatsLockFree checks G9 at its root: InFlight and Stats return
+// while the group's lock is held.
+func TestGroupStatsLockFree(t *testing.T) {
+	var g flight.Group[string, int]
+	unlock := g.Lock()
+	defer unlock() // lets a Stats that waits for the lock end after a failure
+	read := make(chan flight.Stats, 1)
+	go func() {
+		_ = g.InFlight()
+		read <- g.Stats()
+	}()
+	require.Equal(t, flight.Stats{}, recvWithin(t, read, "Stats with the group's lock held"))
+}
+
 // TestGroupStatsConcurrent checks G9 under the race detector: counters are
 // read while many calls start and finish, and add up afterwards.
 func TestGroupStatsConcurrent(t *testing.T) {

@@ -3,10 +3,12 @@ package forget_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+	"weak"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -121,6 +123,50 @@ func TestEvictRetained(t *testing.T) {
 			assert.False(t, shared)
 		})
 	}
+}
+
+// TestEvictReleasesMemory checks F3's "at once": eviction stops the
+// retention timer, which would otherwise keep the outcome reachable for the
+// rest of its window.
+func TestEvictReleasesMemory(t *testing.T) {
+	evictions := map[string]func(g *flight.Group[string, *[1 << 10]byte]){
+		"Forget":         func(g *flight.Group[string, *[1 << 10]byte]) { g.Forget("k") },
+		"ForgetUnshared": func(g *flight.Group[string, *[1 << 10]byte]) { g.ForgetUnshared("k") },
+		"Cancel":         func(g *flight.Group[string, *[1 << 10]byte]) { g.Cancel("k", nil) },
+	}
+	for name, evict := range evictions {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := flight.New[string, *[1 << 10]byte](flight.WithForget(forget.After(time.Hour)))
+				w := retainWeak(g)
+				evict(g)
+				// A stopped timer leaves the runtime's timer heap lazily,
+				// when timers are next checked: let the bubble's clock move
+				// a minute, well inside the hour for which a timer left
+				// running would keep the outcome.
+				for range 60 {
+					runtime.GC()
+					if w.Value() == nil {
+						return
+					}
+					time.Sleep(time.Second)
+				}
+				t.Errorf("the outcome is still reachable a minute after %s", name)
+			})
+		})
+	}
+}
+
+// retainWeak has g retain an outcome under "k" and returns a weak pointer to
+// it, keeping no strong one.
+func retainWeak(g *flight.Group[string, *[1 << 10]byte]) weak.Pointer[[1 << 10]byte] {
+	var w weak.Pointer[[1 << 10]byte]
+	g.Do("k", func() (*[1 << 10]byte, error) {
+		v := new([1 << 10]byte)
+		w = weak.Make(v)
+		return v, nil
+	})
+	return w
 }
 
 func TestRetainedHitEveryEntryPoint(t *testing.T) {

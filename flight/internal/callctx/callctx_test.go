@@ -187,3 +187,30 @@ func TestNilParent(t *testing.T) {
 	var nilCtx context.Context
 	require.PanicsWithValue(t, "flightctx: nil parent Context", func() { newCtx(nilCtx, 0) })
 }
+
+// TestDeadlineWinsBeforeItsTimer checks that a deadline that has passed wins
+// over a later cancellation even when its timer has not run yet (G13, C1):
+// the timer is stopped here, so only the check in mark can see the deadline.
+func TestDeadlineWinsBeforeItsTimer(t *testing.T) {
+	for name, cancel := range map[string]func(c *Ctx){
+		"Mark and Fire": func(c *Ctx) { c.Mark(Cause, errCause); c.Fire() },
+		"Cancel":        func(c *Ctx) { c.Cancel(Abandoned, nil) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newCtx(context.Background(), time.Second)
+				c.mu.Lock()
+				c.slow.timer.Stop()
+				c.mu.Unlock()
+				time.Sleep(2 * time.Second)
+				require.Equal(t, Live, c.Kind(), "the timer ran")
+				require.False(t, c.Live())
+				cancel(c)
+				requireFired(t, c)
+				require.Equal(t, Deadline, c.Kind())
+				require.ErrorIs(t, c.Err(), context.DeadlineExceeded)
+				require.ErrorIs(t, context.Cause(c), context.DeadlineExceeded)
+			})
+		})
+	}
+}
