@@ -11,9 +11,10 @@ import (
 )
 
 // call is one execution of fn for one key. It is kept small, since Do
-// allocates one per execution (56 bytes for a word-sized V, x/sync's is 80):
-// what only DoCtx, DoChan and mixed waiters need lives in extra, and what is
-// rare (lingering, retention, hedging, DoChanCtx) in aux.
+// allocates one per execution (56 bytes for a word-sized V, a 64-byte
+// allocation; x/sync's is 80): what only DoCtx, DoChan and mixed waiters need
+// lives in extra, and what is rare (lingering, retention, hedging, DoChanCtx)
+// in aux.
 type call[V any] struct {
 	// wg is released when the outcome is published, for the waiters that
 	// never detach (Do, and DoCtx with a context that cannot end). Only the
