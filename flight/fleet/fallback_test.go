@@ -155,7 +155,9 @@ func TestOpTimeoutWithoutContextDeadlines(t *testing.T) {
 	const opTimeout = 50 * time.Millisecond
 	ctx := within(t, 10*time.Second)
 	p := newProxy(t, redisAddr)
-	rdb := redis.NewClient(&redis.Options{Addr: p.addr(), ReadTimeout: 300 * time.Millisecond, MaxRetries: -1})
+	// The read timeout is longer than the bound asserted below: a group
+	// that waited for the client would fail.
+	rdb := redis.NewClient(&redis.Options{Addr: p.addr(), ReadTimeout: 3 * time.Second, MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
 	g := groupOn[int](t, rdb, fleet.WithOpTimeout(opTimeout), fleet.WithClock(fleet.NewManualClock()))
 	_, err, _ := g.Do(ctx, "warm", func(context.Context) (int, error) { return 0, nil })
