@@ -276,7 +276,8 @@ func TestEarlyRefresh(t *testing.T) {
 	clock := fleet.NewManualClock()
 	opts := append([]fleet.Option{fleet.WithClock(clock), fleet.WithForget(forget.Split(10*time.Second, 0)),
 		fleet.WithCallTimeout(time.Hour)}, refreshAlways...)
-	a := newGroup[string](t, opts...)
+	rdb, cmds := countedClient(t)
+	a := groupOn[string](t, rdb, opts...)
 	b := newGroup[string](t, opts...)
 	aEvents, bEvents := eventLog(a), eventLog(b)
 	runs := 0
@@ -305,6 +306,7 @@ func TestEarlyRefresh(t *testing.T) {
 	assert.False(t, r.Stale)
 	cancel() // the refresh does not depend on its starter
 	recv(t, ctx, started, "the refresh")
+	cmds.take()
 
 	for _, g := range []*fleet.Group[string]{a, b, a, b} {
 		r := g.DoResult(ctx, "k", refresh) // draws again: nothing starts
@@ -323,6 +325,9 @@ func TestEarlyRefresh(t *testing.T) {
 	assert.Equal(t, "v2", r.Val, "replaced")
 	assert.Zero(t, r.Age)
 	assert.Equal(t, 1, runs)
+	require.NoError(t, a.Close()) // waits for a's refreshes
+	assert.ElementsMatch(t, []string{"get", "get", "evalsha"}, cmds.take(),
+		"a's two calls look once each; its draws while its refresh runs do not even look at Redis")
 }
 
 // Close cancels a running refresh (cause ErrClosed), waits for it, and its
