@@ -124,6 +124,35 @@ func TestSlowOrDroppingLink(t *testing.T) {
 	}
 }
 
+// FL6: the subscription is bounded by the op timeout too: when the link
+// drops between the first look and the SUBSCRIBE, the follower runs fn
+// itself after one op timeout, not the client's read timeout (3s).
+func TestSubscribeBounded(t *testing.T) {
+	const opTimeout = 50 * time.Millisecond
+	ctx := within(t, 10*time.Second)
+	p := newProxy(t, redisAddr)
+	leader := newGroup[string](t)
+	follower := groupOn[string](t, newClient(t, p.addr()), fleet.WithOpTimeout(opTimeout), fleet.WithClock(fleet.NewManualClock()))
+	var dropAt time.Time
+	fleet.SetEventHook(follower, func(ev, _ string) {
+		if ev == "held" {
+			p.set(dropped, 0)
+			dropAt = time.Now()
+		}
+	})
+	_, release, leaderDone := blocked(t, ctx, leader, "k", "leader")
+	v, err, _ := follower.Do(ctx, "k", returning("alone"))
+	took := time.Since(dropAt)
+	require.NoError(t, err)
+	assert.Equal(t, "alone", v)
+	assert.Less(t, took, opTimeout+time.Second)
+	st := follower.Stats()
+	assert.Equal(t, uint64(1), st.Fallbacks)
+	assert.Equal(t, uint64(1), st.RedisErrors)
+	close(release)
+	assert.Equal(t, "leader", recv(t, ctx, leaderDone, "the leader"))
+}
+
 // FL6: a follower whose link drops while it waits is not stuck: at its
 // next safety check the look times out and it runs fn itself, within the
 // lease TTL plus an op timeout.
