@@ -8,7 +8,8 @@ import "strings"
 //	name                    type      written by                      lives
 //	{<prefix>:<key>}:lease  string    acquire (SET NX PX), renew,     the lease TTL, renewed
 //	                                  finish (DEL)                    every TTL/3 while fn runs
-//	{<prefix>:<key>}:out    string    nothing yet (read by acquire)   a retention window
+//	{<prefix>:<key>}:out    string    finish (SET PX), when the       the window; a value
+//	                                  forget policy gives a window    longer (retain.go, keepFor)
 //	{<prefix>:<key>}:done   channel   finish (PUBLISH or SPUBLISH)    -
 //
 // The whole "{<prefix>:<key>}" part is the Cluster hash tag, so the keys and

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -605,12 +604,7 @@ func TestLocalCopyRefresh(t *testing.T) {
 func TestACLRetention(t *testing.T) {
 	srv := testServer(t)
 	ctx := within(t, 10*time.Second)
-	p := prefix(t)
-	rule := []any{"ACL", "SETUSER", "fleet", "reset", "on", ">secret", "~{" + p + ":*", "&{" + p + ":*", "-@all"}
-	for _, c := range strings.Fields(aclCommands) {
-		rule = append(rule, c)
-	}
-	require.NoError(t, newClient(t, srv.addr).Do(ctx, rule...).Err())
+	aclUser(t, srv.addr)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.addr, Username: "fleet", Password: "secret", ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
 	clock := fleet.NewManualClock()
