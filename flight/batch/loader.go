@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"sync"
 	"unsafe"
+
+	"github.com/flightkit/flightkit/flight/internal/keys"
 )
 
 // Loader loads values by key in batches: concurrent loads of different keys
@@ -18,7 +20,7 @@ import (
 type Loader[K comparable, V any] struct {
 	fetch func(ctx context.Context, keys []K) (map[K]V, error)
 	part  func(K) string // nil: one partition
-	check bool           // K can hold NaN or an unhashable value: check each key
+	check bool           // K can hold NaN or an unhashable value: check each key (see alone)
 	cfg   config         // read-only after New
 
 	// maxHint is the most entries a batch reserves at once from the size
@@ -54,7 +56,7 @@ func New[K comparable, V any](fetch func(ctx context.Context, keys []K) (map[K]V
 	if fetch == nil {
 		panic("batch: nil fetch")
 	}
-	l := &Loader[K, V]{fetch: fetch, keys: make(map[K]slot[K, V]), check: mustCheck(reflect.TypeFor[K]())}
+	l := &Loader[K, V]{fetch: fetch, keys: make(map[K]slot[K, V]), check: keys.Checked(reflect.TypeFor[K]())}
 	for _, o := range opts {
 		o.apply(&l.cfg)
 	}
@@ -100,7 +102,7 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 		default:
 		}
 	}
-	alone := l.check && !selfEqual(key)
+	alone := l.alone(key)
 	var part string
 	if l.part != nil {
 		part = l.part(key)
@@ -148,6 +150,15 @@ func (l *Loader[K, V]) detach(s slot[K, V]) bool {
 	return true
 }
 
+// alone reports whether key is not equal to itself (a NaN): such a key is
+// never found in a map again once stored, so it is fetched in a batch of its
+// own, for its caller alone, and never stored. It panics in the caller, before
+// the loader's lock is taken, when key cannot be hashed (issue 10, items 1
+// and 2).
+func (l *Loader[K, V]) alone(key K) bool {
+	return l.check && !keys.SelfEqual(key, "batch")
+}
+
 // Forget makes the next load of key fetch it afresh. It evicts a value kept
 // by [WithForget] at once, and releases a key that is being fetched: its
 // current waiters still receive that fetch's outcome, while later loads start
@@ -158,7 +169,7 @@ func (l *Loader[K, V]) Forget(key K) {
 	if l.fetch == nil {
 		panic(errZero)
 	}
-	if l.check && !selfEqual(key) {
+	if l.alone(key) {
 		return // never registered
 	}
 	l.mu.Lock()

@@ -74,7 +74,7 @@ func (l *Loader[K, V]) plan(keys []K) plan {
 	p := plan{n: len(keys)}
 	if l.check {
 		for i, k := range keys {
-			if !selfEqual(k) {
+			if l.alone(k) {
 				if p.alone == nil {
 					p.alone = make([]bool, len(keys))
 				}
