@@ -3,11 +3,13 @@ package memo
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"time"
 
 	"github.com/flightkit/flightkit/flight"
 	"github.com/flightkit/flightkit/flight/forget"
+	"github.com/flightkit/flightkit/flight/internal/keys"
 )
 
 // ErrClosed is returned by [Cache.Do] once [Cache.Close] was called.
@@ -22,6 +24,7 @@ type Cache[K comparable, V any] struct {
 	policy forget.Policy
 	cfg    config
 	calls  *flight.Group[K, V] // coalesces the runs of fn, refreshes included
+	check  bool                // K can hold NaN or an unhashable value: check each key (see alone)
 
 	stop   context.Context // cancelled by Close
 	cancel context.CancelCauseFunc
@@ -63,7 +66,8 @@ type Result[V any] struct {
 // (the same policies as flight.WithForget; forget.Split(d, 0) keeps values
 // for d and retries errors), configured by opts. A nil p keeps nothing.
 func New[K comparable, V any](p forget.Policy, opts ...Option) *Cache[K, V] {
-	c := &Cache[K, V]{policy: p, cfg: defaultConfig(), m: make(map[K]*entry[V])}
+	c := &Cache[K, V]{policy: p, cfg: defaultConfig(), m: make(map[K]*entry[V]),
+		check: keys.Checked(reflect.TypeFor[K]())}
 	for _, o := range opts {
 		o.apply(&c.cfg)
 	}
@@ -90,6 +94,10 @@ func New[K comparable, V any](p forget.Policy, opts ...Option) *Cache[K, V] {
 // returns ctx.Err() and the call goes on for the others, as with
 // flight.Group.DoCtx, whose semantics fn's context and panics follow. Do
 // panics if ctx or fn is nil; after [Cache.Close] it returns [ErrClosed].
+//
+// Do panics, before it does anything, if key cannot be hashed (an interface
+// key holding a slice, say). A key that is not equal to itself (a NaN) runs
+// fn for its caller alone, as flight.Group does, and is never kept.
 func (c *Cache[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, err error, shared bool) {
 	r := c.do(ctx, key, fn)
 	return r.Val, r.Err, r.Shared
@@ -108,6 +116,7 @@ func (c *Cache[K, V]) do(ctx context.Context, key K, fn func(context.Context) (V
 	if fn == nil {
 		panic("memo: nil fn")
 	}
+	alone := c.alone(key)
 	if err := ctx.Err(); err != nil {
 		return Result[V]{Err: err}
 	}
@@ -116,6 +125,11 @@ func (c *Cache[K, V]) do(ctx context.Context, key K, fn func(context.Context) (V
 	if c.closed {
 		c.mu.Unlock()
 		return Result[V]{Err: ErrClosed}
+	}
+	if alone {
+		c.mu.Unlock()
+		v, err, shared := c.calls.DoCtx(ctx, key, fn)
+		return Result[V]{Val: v, Err: err, Shared: shared}
 	}
 	e := c.m[key]
 	if e != nil && now.Before(e.expiry) {
@@ -203,8 +217,12 @@ func (c *Cache[K, V]) drop(key K, e *entry[V]) {
 }
 
 // Forget drops key's kept outcome, so that the next call runs fn. A call
-// of fn already running is not affected. It does not block.
+// of fn already running is not affected. It does not block. It panics if
+// key cannot be hashed, as Do does.
 func (c *Cache[K, V]) Forget(key K) {
+	if c.alone(key) {
+		return // never kept
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.m[key]; e != nil {
@@ -230,6 +248,14 @@ func (c *Cache[K, V]) Close() {
 	c.mu.Unlock()
 	c.cancel(ErrClosed)
 	c.wg.Wait()
+}
+
+// alone reports whether key is not equal to itself (a NaN): such a key is
+// never found in a map again once stored, so it is never kept. It panics in
+// the caller, before the cache's lock is taken, when key cannot be hashed:
+// the panic would otherwise leave the lock held and jam every key.
+func (c *Cache[K, V]) alone(key K) bool {
+	return c.check && !keys.SelfEqual(key, "memo")
 }
 
 // contextError reports the errors that belong to the callers of one call

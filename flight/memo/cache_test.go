@@ -459,3 +459,50 @@ func TestKeptReleased(t *testing.T) {
 		assert.Zero(t, memo.Kept(c), "nothing kept after Close")
 	})
 }
+
+// Keys that cannot be map keys never jam the cache: a key that cannot be
+// hashed panics in its caller with a "memo: " message and every other key
+// keeps working; a key that is not equal to itself (a NaN) runs fn for its
+// caller alone and is never kept.
+func TestKeys(t *testing.T) {
+	bounded := func(f func()) (r any) {
+		done := make(chan any, 1)
+		go func() {
+			defer func() { done <- recover() }()
+			f()
+		}()
+		select {
+		case r = <-done:
+		case <-time.After(10 * time.Second):
+			require.FailNow(t, "jammed") // and leaves c unclosed: Close would hang too
+		}
+		return r
+	}
+	one := func(context.Context) (int, error) { return 1, nil }
+	c := memo.New[any, int](forget.Split(time.Minute, 0))
+	for what, f := range map[string]func(){
+		"Do":     func() { c.Do(t.Context(), []int{1}, one) },
+		"Forget": func() { c.Forget(map[int]int{}) },
+	} {
+		assert.Regexp(t, "^memo: ", bounded(f), what)
+		assert.Nil(t, bounded(func() {
+			v, err, _ := c.Do(t.Context(), what, one)
+			assert.NoError(t, err)
+			assert.Equal(t, 1, v)
+		}), "another key after %s", what)
+	}
+	c.Close()
+
+	n := memo.New[float64, int](forget.Split(time.Minute, 0))
+	defer n.Close()
+	var runs atomic.Int32
+	for range 3 {
+		v, err, shared := n.Do(t.Context(), math.NaN(), func(context.Context) (int, error) { return int(runs.Add(1)), nil })
+		require.NoError(t, err)
+		assert.Equal(t, int(runs.Load()), v)
+		assert.False(t, shared)
+	}
+	assert.Equal(t, int32(3), runs.Load(), "never kept")
+	n.Forget(math.NaN())
+	assert.Zero(t, memo.Kept(n))
+}

@@ -49,6 +49,12 @@
 // called again. Nothing bounds the number of keys; each is dropped after
 // its window.
 //
+// Keys must be usable as map keys. A key that cannot be hashed (an
+// interface key holding a slice, map or func) makes Do and Forget panic in
+// their caller with a "memo: " message, and every other key keeps working.
+// A key that is not equal to itself (a float NaN) runs fn for its caller
+// alone, as with flight.Group, and is never kept.
+//
 // # When not to use it
 //
 // For a burst of identical calls, flight.Group (with a short forget window)
