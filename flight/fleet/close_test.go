@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flightkit/flightkit/flight/fleet"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -101,4 +102,48 @@ func TestCloseWhileLeading(t *testing.T) {
 	o := recv(t, ctx, got, "the follower")
 	require.NoError(t, o.err)
 	assert.Equal(t, 1, o.v)
+}
+
+// FL9: a channel stays subscribed after its last follower leaves, but no
+// more than 256 of them: the 257th idle channel unsubscribes them all, in
+// one UNSUBSCRIBE (which the documented ACL allows).
+func TestIdleChannelsUnsubscribed(t *testing.T) {
+	const idle = 257
+	srv := testServer(t)
+	ctx := within(t, 10*time.Second)
+	aclUser(t, srv.addr)
+	leader := groupOn[int](t, newClient(t, srv.addr))
+	user := redis.NewClient(&redis.Options{Addr: srv.addr, Username: "fleet", Password: "secret",
+		ContextTimeoutEnabled: true})
+	t.Cleanup(func() { user.Close() })
+	follower := groupOn[int](t, user, fleet.WithClock(fleet.NewManualClock()))
+	waiting := events(follower, "waiting")
+	follow := func(i int) {
+		key := fmt.Sprint(i)
+		_, release, leaderDone := blocked(t, ctx, leader, key, i)
+		got := goDo(ctx, follower, key, returning(-1))
+		recv(t, ctx, waiting, "the follower")
+		close(release)
+		o := recv(t, ctx, got, "the follower")
+		require.NoError(t, o.err)
+		require.Equal(t, i, o.v)
+		<-leaderDone
+	}
+	channels := make([]string, idle+1)
+	for i := range channels {
+		_, _, channels[i] = fleet.Names(prefix(t), fmt.Sprint(i))
+	}
+	for i := range idle {
+		follow(i)
+	}
+	// The next follower's SUBSCRIBE is confirmed after the UNSUBSCRIBE.
+	follow(idle)
+	subs, err := newClient(t, srv.addr).PubSubNumSub(ctx, channels...).Result()
+	require.NoError(t, err)
+	for i, ch := range channels[:idle] {
+		require.Zero(t, subs[ch], "channel %d is still subscribed", i)
+	}
+	assert.Equal(t, int64(1), subs[channels[idle]], "the newest channel stays subscribed, idle")
+	assert.Equal(t, uint64(idle+1), follower.Stats().Follows)
+	assert.Zero(t, follower.Stats().RedisErrors)
 }
