@@ -36,7 +36,7 @@ func never() float64  { return 0 }
 // refresh.
 var refreshAlways = []fleet.Option{fleet.WithRand(always), fleet.WithEarlyRefresh(1e9)}
 
-// eventLog collects every hook event of g as "event key".
+// eventLog collects the name of every hook event of g.
 func eventLog[V any](g *fleet.Group[V]) <-chan string {
 	ch := make(chan string, 10000)
 	fleet.SetEventHook(g, func(ev, key string) { ch <- ev })
