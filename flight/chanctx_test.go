@@ -2,6 +2,7 @@ package flight_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -136,4 +137,41 @@ func TestGroupPanicDoChanCtxCrashes(t *testing.T) {
 		return
 	}
 	requireChildCrash(t)
+}
+
+// TestGroupDoChanCtxOneResult races a DoChanCtx waiter's ctx against the
+// outcome: whichever wins, the channel receives exactly one Result (G7h).
+// A second Result can only come from a bug, so the test cannot fail on
+// correct code; it checks every channel once all the calls have ended.
+func TestGroupDoChanCtxOneResult(t *testing.T) {
+	var g flight.Group[int, int]
+	const rounds = 2000
+	chans := make([]<-chan flight.Result[int], rounds)
+	for i := range rounds {
+		ctx, cancel := context.WithCancel(t.Context())
+		release := make(chan struct{})
+		chans[i] = g.DoChanCtx(ctx, i, func(context.Context) (int, error) {
+			<-release
+			return 1, nil
+		})
+		go cancel()
+		close(release)
+		r := recvWithin(t, chans[i], "the one Result")
+		if r.Err != nil {
+			require.ErrorIs(t, r.Err, context.Canceled)
+		}
+		cancel()
+	}
+	deadline := time.Now().Add(waitLimit)
+	for g.InFlight() > 0 {
+		require.True(t, time.Now().Before(deadline), "calls still running")
+		runtime.Gosched() // bounded by deadline
+	}
+	for i, ch := range chans {
+		select {
+		case r := <-ch:
+			t.Fatalf("round %d: a second Result %+v", i, r)
+		default:
+		}
+	}
 }
