@@ -1,8 +1,9 @@
 package flight
 
 import (
-	"fmt"
 	"reflect"
+
+	"github.com/flightkit/flightkit/flight/internal/keys"
 )
 
 // Keys that cannot be used as map keys never reach the group's map (G11):
@@ -20,12 +21,13 @@ import (
 // Most key types can hold neither, and for them the check costs one atomic
 // load: the group classifies K once, on first use.
 
-// The classes of key types, in Group.keys. Zero means not classified yet.
+// The classes of key types, in Group.keys: keys.Classify's plus one, so
+// that zero means not classified yet.
 const (
-	keysUnknown uint32 = iota
-	keysPlain          // every value equals itself and hashes: no check
-	keysFloat          // may hold NaN: checked with key != key
-	keysIface          // may hold an unhashable dynamic type, or NaN
+	keysUnknown uint32 = 0
+	keysPlain          = uint32(keys.Plain) + 1 // no check
+	keysFloat          = uint32(keys.Float) + 1 // may hold NaN: key != key
+	keysIface          = uint32(keys.Any) + 1   // may hold NaN or an unhashable value
 )
 
 // alone reports whether key must run alone because it is not equal to
@@ -35,7 +37,7 @@ const (
 func (g *Group[K, V]) alone(key K) bool {
 	class := g.keys.Load()
 	if class == keysUnknown {
-		class = classify(reflect.TypeFor[K]())
+		class = uint32(keys.Classify(reflect.TypeFor[K]())) + 1
 		g.keys.Store(class)
 	}
 	switch class {
@@ -44,43 +46,5 @@ func (g *Group[K, V]) alone(key K) bool {
 	case keysFloat:
 		return key != key
 	}
-	return !selfEqual(key)
-}
-
-// selfEqual reports whether key == key, turning the runtime's panic for a
-// dynamic type that cannot be compared (and so cannot be hashed) into the
-// package's own.
-func selfEqual[K comparable](key K) bool {
-	defer func() {
-		if r := recover(); r != nil {
-			panic(fmt.Sprintf("flight: unhashable key of type %T (%v)", key, r))
-		}
-	}()
-	return key == key
-}
-
-// classify returns the class of type t.
-func classify(t reflect.Type) uint32 {
-	switch t.Kind() {
-	case reflect.Interface:
-		return keysIface
-	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
-		return keysFloat
-	case reflect.Array:
-		if t.Len() == 0 {
-			return keysPlain
-		}
-		return classify(t.Elem())
-	case reflect.Struct:
-		class := keysPlain
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if f.Name == "_" {
-				continue // blank fields are not compared
-			}
-			class = max(class, classify(f.Type))
-		}
-		return class
-	}
-	return keysPlain
+	return !keys.SelfEqual(key, "flight")
 }

@@ -17,6 +17,13 @@ import (
 // goroutine, with a message that starts with the package name.
 func requireMisusePanic(t *testing.T, f func()) {
 	t.Helper()
+	requirePanicPrefix(t, "flight: ", f)
+}
+
+// requirePanicPrefix checks that f panics with a message that starts with
+// prefix.
+func requirePanicPrefix(t *testing.T, prefix string, f func()) {
+	t.Helper()
 	var r any
 	func() {
 		defer func() { r = recover() }()
@@ -24,7 +31,7 @@ func requireMisusePanic(t *testing.T, f func()) {
 	}()
 	require.NotNil(t, r, "misuse must panic")
 	msg := fmt.Sprint(r)
-	require.True(t, strings.HasPrefix(msg, "flight: "), "panic message %q must start with %q", msg, "flight: ")
+	require.True(t, strings.HasPrefix(msg, prefix), "panic message %q must start with %q", msg, prefix)
 }
 
 // TestGroupMisuse checks G8: a nil fn or a nil ctx panics in the caller,

@@ -1,6 +1,6 @@
 // Package keys holds the rules for keys that cannot be map keys, for the
-// packages that keep keys in maps of their own (batch, memo). Callers never
-// import it.
+// packages that keep keys in maps of their own (flight, batch, memo).
+// Callers never import it.
 //
 // Two kinds exist, both only for key types that hold floats or interfaces:
 //
@@ -17,32 +17,52 @@ import (
 	"reflect"
 )
 
-// Checked reports whether keys of type t can be of either kind, and so
-// must be checked one by one with SelfEqual. Blank struct fields are never
+// Class is what the values of a key type can be.
+type Class uint8
+
+// The classes of key types.
+const (
+	Plain Class = iota // every value equals itself and hashes: no check
+	Float              // may hold a NaN: key != key tells, with no panic
+	Any                // may also hold a value with no equality: SelfEqual
+)
+
+// Classify returns the class of key type t. Blank struct fields are never
 // compared and do not count.
-func Checked(t reflect.Type) bool {
+func Classify(t reflect.Type) Class {
 	switch t.Kind() {
-	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.Interface:
-		return true
+	case reflect.Interface:
+		return Any
+	case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return Float
 	case reflect.Array:
-		return t.Len() > 0 && Checked(t.Elem())
+		if t.Len() == 0 {
+			return Plain
+		}
+		return Classify(t.Elem())
 	case reflect.Struct:
+		class := Plain
 		for i := range t.NumField() {
-			if f := t.Field(i); f.Name != "_" && Checked(f.Type) {
-				return true
+			if f := t.Field(i); f.Name != "_" {
+				class = max(class, Classify(f.Type))
 			}
 		}
+		return class
 	}
-	return false
+	return Plain
 }
+
+// Checked reports whether keys of type t can be of either kind, and so
+// must be checked one by one with SelfEqual.
+func Checked(t reflect.Type) bool { return Classify(t) != Plain }
 
 // SelfEqual reports whether key is equal to itself. When key cannot be
 // compared, and so cannot be hashed either, it panics with a message that
-// starts with pkg and ": ".
+// starts with pkg and ": unhashable key".
 func SelfEqual[K comparable](key K, pkg string) bool {
 	defer func() {
 		if r := recover(); r != nil {
-			panic(fmt.Sprintf("%s: key cannot be hashed: %v", pkg, r))
+			panic(fmt.Sprintf("%s: unhashable key of type %T (%v)", pkg, key, r))
 		}
 	}()
 	return equal(key, key)

@@ -42,6 +42,28 @@ func TestChecked(t *testing.T) {
 	}
 }
 
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		t    reflect.Type
+		want keys.Class
+	}{
+		{reflect.TypeFor[string](), keys.Plain},
+		{reflect.TypeFor[float64](), keys.Float},
+		{reflect.TypeFor[[3]complex64](), keys.Float},
+		{reflect.TypeFor[any](), keys.Any},
+		{reflect.TypeFor[struct {
+			F float64
+			A any
+		}](), keys.Any},
+		{reflect.TypeFor[struct {
+			F float64
+			_ any // never compared
+		}](), keys.Float},
+	} {
+		assert.Equal(t, tc.want, keys.Classify(tc.t), "%v", tc.t)
+	}
+}
+
 func TestSelfEqual(t *testing.T) {
 	assert.True(t, keys.SelfEqual(1.5, "pkg"))
 	assert.False(t, keys.SelfEqual(math.NaN(), "pkg"))
@@ -52,5 +74,5 @@ func TestSelfEqual(t *testing.T) {
 		keys.SelfEqual[any]([]int{1}, "pkg")
 		return nil
 	}()
-	assert.Regexp(t, "^pkg: key cannot be hashed: ", r)
+	assert.Regexp(t, `^pkg: unhashable key of type \[\]int \(`, r)
 }
