@@ -334,7 +334,8 @@ func (g *Group[K, V]) ForgetUnshared(key K) bool {
 // false when nothing runs for key, and for a call started by Do or DoChan,
 // whose fn has no context to cancel (the key is released all the same, as by
 // Forget), and for a DoCtx call started with a context that can never end
-// in a group without [WithCallTimeout] (see [Group.DoCtx]). A retained
+// in a group without [WithCallTimeout] or [WithHedge] (see [Group.DoCtx]),
+// whose fn runs on its caller's goroutine with that context. A retained
 // outcome for key is evicted. A hedged call's two executions are both
 // cancelled, and no backup starts afterwards.
 func (g *Group[K, V]) Cancel(key K, cause error) bool {
