@@ -77,7 +77,8 @@ func (g *Group[K, V]) Stats() Stats {
 // call visible: without [WithCallTimeout], a call whose fn never returns
 // keeps its key forever, and every later caller of that key joins it.
 //
-// Reading a clock on every call would cost Do a fifth of its time, so a
+// Reading the clock on every call would add about 40% to a Do (time.Now
+// against Do in BenchmarkDoCosts: 51 ns against 122 ns on a 2-CPU machine), so a
 // call's age is counted from the first OldestCall that saw it running: a call
 // shows age 0 at the first OldestCall that sees it, and its true age is
 // underestimated by at most the interval between two OldestCall calls. Call
