@@ -11,6 +11,7 @@ import (
 
 	"github.com/flightkit/flightkit/flight"
 	"github.com/flightkit/flightkit/flight/forget"
+	"github.com/flightkit/flightkit/flight/internal/crashtest"
 )
 
 func constantCtx(v int) func(context.Context) (int, error) {
@@ -126,7 +127,7 @@ func TestGroupDoChanCtx(t *testing.T) {
 // TestGroupPanicDoChanCtxCrashes checks G5 for DoChanCtx: its waiter is a
 // channel waiter, so a panic in fn while one is attached crashes the process.
 func TestGroupPanicDoChanCtxCrashes(t *testing.T) {
-	if inCrashChild(t) {
+	if crashtest.InChild(t) {
 		var g flight.Group[string, int]
 		ch := g.DoChanCtx(t.Context(), "k", func(context.Context) (int, error) { panic(crashMarker) })
 		select {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"testing"
 	"testing/synctest"
@@ -14,37 +13,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flightkit/flightkit/flight"
+	"github.com/flightkit/flightkit/flight/internal/crashtest"
 )
-
-// childEnv names the test that a child process of the test binary runs as
-// the crashing side of a crash test (as x/sync's TestPanicDoChan does).
-const childEnv = "FLIGHT_TEST_CRASH_CHILD"
 
 // crashMarker is the value the crashing fns panic with; the parent looks
 // for it in the child's crash report.
 const crashMarker = "flight-test-crash-marker"
 
-func inCrashChild(t *testing.T) bool {
-	return os.Getenv(childEnv) == t.Name()
-}
-
-// requireChildCrash re-runs test t in a child process, where inCrashChild
-// is true, and checks that the child died of a panic carrying crashMarker.
-// A child that exits normally, or that hangs and is killed, fails the test.
+// requireChildCrash re-runs test t in a child process, where
+// crashtest.InChild is true, and checks that the child died of a panic
+// carrying crashMarker.
 func requireChildCrash(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs a child process")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, "the child must crash; output:\n%s", out)
-	require.Positive(t, exit.ExitCode(), "the child must exit on its own, not be killed; output:\n%s", out)
-	require.Contains(t, string(out), crashMarker, "the crash report shows fn's panic")
+	crashtest.Require(t, crashMarker, waitLimit)
 }
 
 // requirePanicError checks that r is a panic with a *flight.PanicError
@@ -190,7 +171,7 @@ func TestGroupPanicHandler(t *testing.T) {
 // TestGroupPanicDoChanCrashes checks G5: a panic with a DoChan waiter
 // crashes the process rather than leave the channel unanswered.
 func TestGroupPanicDoChanCrashes(t *testing.T) {
-	if inCrashChild(t) {
+	if crashtest.InChild(t) {
 		var g flight.Group[string, int]
 		ch := g.DoChan("k", func() (int, error) { panic(crashMarker) })
 		select {
@@ -208,7 +189,7 @@ func TestGroupPanicDoChanCrashes(t *testing.T) {
 func TestGroupPanicMixedDoChanCrashes(t *testing.T) {
 	for _, starter := range []string{"Do", "DoCtx"} {
 		t.Run(starter, func(t *testing.T) {
-			if inCrashChild(t) {
+			if crashtest.InChild(t) {
 				var g flight.Group[string, int]
 				b := newBlocker()
 				fn := b.panicking(crashMarker)
@@ -239,7 +220,7 @@ func TestGroupPanicMixedDoChanCrashes(t *testing.T) {
 // TestGroupPanicAbandonedCrashes checks G5: a panic that no waiter is left
 // to receive, in a group without a handler, crashes the process.
 func TestGroupPanicAbandonedCrashes(t *testing.T) {
-	if inCrashChild(t) {
+	if crashtest.InChild(t) {
 		var g flight.Group[string, int]
 		ctx, cancel := context.WithCancel(context.Background())
 		started := make(chan struct{})

@@ -3,8 +3,6 @@ package batch_test
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
 	"runtime"
 	"testing"
 	"testing/synctest"
@@ -16,15 +14,12 @@ import (
 	"github.com/flightkit/flightkit/flight"
 	"github.com/flightkit/flightkit/flight/batch"
 	"github.com/flightkit/flightkit/flight/forget"
+	"github.com/flightkit/flightkit/flight/internal/crashtest"
 )
 
 // crashMarker is what the crashing fetch panics with; the parent looks for
 // it in the child's crash report.
 const crashMarker = "batch-test-crash-marker"
-
-// childEnv names the test that a child process of the test binary runs as
-// the crashing side of a crash test.
-const childEnv = "BATCH_TEST_CRASH_CHILD"
 
 // requirePanicError checks that o is a panic with a *flight.PanicError
 // holding value, with the stack of the fetch that panicked.
@@ -173,7 +168,7 @@ func TestLoaderPanicHandler(t *testing.T) {
 // waiter is left to receive crashes the process rather than vanish. It runs
 // the crashing half in a child process.
 func TestLoaderPanicCrash(t *testing.T) {
-	if os.Getenv(childEnv) == t.Name() {
+	if crashtest.InChild(t) {
 		started := make(chan struct{})
 		l := batch.New(func(ctx context.Context, _ []int) (map[int]string, error) {
 			close(started)
@@ -186,18 +181,7 @@ func TestLoaderPanicCrash(t *testing.T) {
 		cancel()
 		select {} // the fetch goroutine crashes the process
 	}
-	if testing.Short() {
-		t.Skip("runs a child process")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, "the child must crash; output:\n%s", out)
-	require.Positive(t, exit.ExitCode(), "the child must exit on its own; output:\n%s", out)
-	require.Contains(t, string(out), crashMarker)
+	crashtest.Require(t, crashMarker, waitLimit)
 }
 
 // TestLoaderLoadManyPanics checks issue 10, item 7: when two fetches of one

@@ -6,18 +6,18 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/flightkit/flightkit/flight"
-	"github.com/flightkit/flightkit/flight/forget"
-	"github.com/flightkit/flightkit/flight/memo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flightkit/flightkit/flight"
+	"github.com/flightkit/flightkit/flight/forget"
+	"github.com/flightkit/flightkit/flight/internal/crashtest"
+	"github.com/flightkit/flightkit/flight/memo"
 )
 
 // The tests run in testing/synctest bubbles: time.Sleep moves the fake
@@ -395,25 +395,14 @@ func TestCallerLeaves(t *testing.T) {
 // child process.
 func TestRefreshPanicCrash(t *testing.T) {
 	const marker = "memo-refresh-crash-marker"
-	if os.Getenv("MEMO_TEST_CHILD") == t.Name() {
+	if crashtest.InChild(t) {
 		c := memo.New[string, string](forget.Split(time.Minute, 0), refreshAlways...)
 		var runs atomic.Int32
 		_, _, _ = c.Do(context.Background(), "k", loader(time.Millisecond, "v1", &runs))
 		_, _, _ = c.Do(context.Background(), "k", func(context.Context) (string, error) { panic(marker) })
 		select {} // the refresh crashes the process
 	}
-	if testing.Short() {
-		t.Skip("runs a child process")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "MEMO_TEST_CHILD="+t.Name())
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, "the child must crash; output:\n%s", out)
-	require.Positive(t, exit.ExitCode(), "the child must exit on its own; output:\n%s", out)
-	require.Contains(t, string(out), marker)
+	crashtest.Require(t, marker, time.Minute)
 }
 
 // Far from the expiry the cache skips the draw, and only where no draw
