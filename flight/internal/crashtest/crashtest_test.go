@@ -35,40 +35,30 @@ type recorder struct {
 
 func (r *recorder) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }
 
-// TestRequireNoCrash: a child that returns normally fails Require.
-func TestRequireNoCrash(t *testing.T) {
-	if crashtest.InChild(t) {
-		return
-	}
-	r := &recorder{TB: t}
-	crashtest.Require(r, marker, time.Minute)
-	if !strings.Contains(r.fatal, "must crash") {
-		t.Fatalf("Require must fail a child that did not crash; it said %q", r.fatal)
-	}
-}
-
-// TestRequireOtherCrash: a crash without the marker fails Require.
-func TestRequireOtherCrash(t *testing.T) {
-	if crashtest.InChild(t) {
-		go panic("something else")
-		select {}
-	}
-	r := &recorder{TB: t}
-	crashtest.Require(r, marker, time.Minute)
-	if !strings.Contains(r.fatal, "must show") {
-		t.Fatalf("Require must fail a crash without the marker; it said %q", r.fatal)
-	}
-}
-
-// TestRequireHang: a child still running at the limit is killed, which
-// fails Require.
-func TestRequireHang(t *testing.T) {
-	if crashtest.InChild(t) {
-		time.Sleep(time.Hour) // a bare select{} would die of the deadlock detector
-	}
-	r := &recorder{TB: t}
-	crashtest.Require(r, marker, time.Second)
-	if !strings.Contains(r.fatal, "not be killed") {
-		t.Fatalf("Require must fail a killed child; it said %q", r.fatal)
+// TestRequireRejects: Require fails a child that does not crash, that
+// crashes without the marker, or that hangs and is killed at the limit.
+func TestRequireRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		child func()
+		limit time.Duration
+		want  string // in Require's failure
+	}{
+		{"no-crash", func() {}, time.Minute, "must crash"},
+		{"other-crash", func() { go panic("something else"); select {} }, time.Minute, "must show"},
+		// A bare select{} would die of the runtime's deadlock detector.
+		{"hang", func() { time.Sleep(time.Hour) }, time.Second, "not be killed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if crashtest.InChild(t) {
+				tc.child()
+				return
+			}
+			r := &recorder{TB: t}
+			crashtest.Require(r, marker, tc.limit)
+			if !strings.Contains(r.fatal, tc.want) {
+				t.Fatalf("Require must fail with %q; it said %q", tc.want, r.fatal)
+			}
+		})
 	}
 }
